@@ -1,9 +1,15 @@
+import { jobsService } from './jobs'
+import { storeService } from './store'
 import { workbenchService } from './workbench'
 
 /** The whole IPC surface of the workbench: every service, its methods and its events. */
 export const contract = {
-  workbench: workbenchService
+  workbench: workbenchService,
+  store: storeService,
+  jobs: jobsService
 }
 
 export type WorkbenchContract = typeof contract
 export * from './workbench'
+export * from './store'
+export * from './jobs'

@@ -1,0 +1,78 @@
+import type Database from 'better-sqlite3'
+
+/** The schema version this code writes; older databases are migrated on open. */
+export const STORE_SCHEMA_VERSION = 1
+
+/**
+ * The event store's tables. Positions come from AUTOINCREMENT, so a position is never reused even after
+ * scavenge, and a rolled-back append leaves no gap. Ids are 16-byte blobs (UUIDs).
+ */
+const ddl = `
+CREATE TABLE IF NOT EXISTS events (
+  position INTEGER PRIMARY KEY AUTOINCREMENT,
+  stream_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  schema_version INTEGER NOT NULL DEFAULT 1,
+  id BLOB NOT NULL,
+  data TEXT NOT NULL,
+  metadata TEXT,
+  recorded_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_stream_version ON events(stream_id, version);
+CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events(id);
+CREATE INDEX IF NOT EXISTS events_type ON events(type);
+CREATE INDEX IF NOT EXISTS events_correlation ON events(json_extract(metadata, '$.correlationId')) WHERE metadata IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS streams (
+  stream_id TEXT PRIMARY KEY,
+  category TEXT NOT NULL,
+  version INTEGER NOT NULL DEFAULT 0,
+  event_count INTEGER NOT NULL DEFAULT 0,
+  first_position INTEGER,
+  last_position INTEGER,
+  created_at INTEGER,
+  updated_at INTEGER,
+  -- 0 live, 1 soft-deleted, 2 tombstoned
+  state INTEGER NOT NULL DEFAULT 0,
+  -- the lowest visible version set by a soft delete
+  deleted_before INTEGER NOT NULL DEFAULT 0,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  -- 1 when metadata or a delete hides any event of the stream
+  restricted INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS streams_category ON streams(category);
+CREATE INDEX IF NOT EXISTS streams_updated ON streams(updated_at DESC, stream_id);
+CREATE INDEX IF NOT EXISTS streams_restricted ON streams(restricted) WHERE restricted = 1;
+
+CREATE TABLE IF NOT EXISTS store_maintenance (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  allow_delete INTEGER NOT NULL DEFAULT 0
+);
+INSERT OR IGNORE INTO store_maintenance (id, allow_delete) VALUES (1, 0);
+
+CREATE TABLE IF NOT EXISTS maintenance_log (
+  at INTEGER NOT NULL,
+  operation TEXT NOT NULL,
+  details TEXT NOT NULL
+);
+
+CREATE TRIGGER IF NOT EXISTS events_immutable_update BEFORE UPDATE ON events
+BEGIN
+  SELECT RAISE(ABORT, 'stored events are immutable: UPDATE refused');
+END;
+CREATE TRIGGER IF NOT EXISTS events_immutable_delete BEFORE DELETE ON events
+WHEN (SELECT allow_delete FROM store_maintenance WHERE id = 1) IS NOT 1
+BEGIN
+  SELECT RAISE(ABORT, 'stored events are immutable: DELETE refused outside logged maintenance');
+END;
+`
+
+export function applySchema(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number
+  if (current > STORE_SCHEMA_VERSION) {
+    throw new Error(`This event store was written by a newer Event Workbench (schema ${current}); this one knows schema ${STORE_SCHEMA_VERSION}`)
+  }
+  db.exec(ddl)
+  if (current < STORE_SCHEMA_VERSION) db.pragma(`user_version = ${STORE_SCHEMA_VERSION}`)
+}

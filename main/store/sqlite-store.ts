@@ -1,0 +1,653 @@
+import { EventEmitter } from 'node:events'
+import { statSync } from 'node:fs'
+import Database from 'better-sqlite3'
+import { RpcError } from '../../shared/rpc/errors'
+import {
+  MAX_EVENT_BYTES,
+  categoryOf,
+  type AppendResult,
+  type ExpectedVersion,
+  type NewEvent,
+  type RecordedEvent,
+  type StreamInfo,
+  type StreamMetadata
+} from '../../shared/model/events'
+import type { StoreStats } from '../../shared/contract/store'
+import { applySchema } from './schema'
+import { startSubscription } from './subscription'
+import type {
+  AllPage,
+  AppendedNotice,
+  EventStore,
+  ListStreamsOptions,
+  ProgressOptions,
+  ReadAllOptions,
+  ReadStreamOptions,
+  ScavengeReport,
+  StreamPage,
+  SubscribeOptions,
+  Subscription
+} from './types'
+import { bytesToUuid, isUuid, uuidToBytes, uuidv7Bytes } from './uuid'
+import { checkStreamId, checkNewEvent } from './validation'
+import {
+  STATE_DELETED,
+  STATE_LIVE,
+  STATE_TOMBSTONED,
+  hiddenReason,
+  isRestricted,
+  isVisible,
+  stateName,
+  visibilityRule,
+  type VisibilityRule
+} from './visibility'
+
+export interface SqliteStoreOptions {
+  /** How often another process's appends are looked for while someone listens (ms). */
+  pollIntervalMs?: number
+  /** A clock for recordedAt and maxAge (tests move it). */
+  now?: () => number
+  /** better-sqlite3 built for another runtime (Electron). */
+  nativeBinding?: string
+  readonly?: boolean
+}
+
+interface EventRow {
+  position: number
+  stream_id: string
+  version: number
+  type: string
+  schema_version: number
+  id: Buffer
+  data: string
+  metadata: string | null
+  recorded_at: number
+}
+
+interface StreamRow {
+  stream_id: string
+  category: string
+  version: number
+  event_count: number
+  first_position: number | null
+  last_position: number | null
+  created_at: number | null
+  updated_at: number | null
+  state: number
+  deleted_before: number
+  metadata: string
+  restricted: number
+}
+
+const EVENT_COLUMNS = 'position, stream_id, version, type, schema_version, id, data, metadata, recorded_at'
+const BUSY_TIMEOUT_MS = 60_000
+
+export function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    position: row.position,
+    streamId: row.stream_id,
+    version: row.version,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    id: bytesToUuid(row.id),
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>),
+    recordedAt: row.recorded_at
+  }
+}
+
+function toStreamInfo(row: StreamRow): StreamInfo {
+  return {
+    streamId: row.stream_id,
+    category: row.category,
+    version: row.version,
+    eventCount: row.event_count,
+    firstPosition: row.first_position,
+    lastPosition: row.last_position,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    state: stateName(row.state),
+    metadata: JSON.parse(row.metadata) as StreamMetadata
+  }
+}
+
+function describeExpected(expected: ExpectedVersion): string {
+  return typeof expected === 'number' ? String(expected) : `'${expected}'`
+}
+
+/** Opens a better-sqlite3 connection the way every part of the workbench does (WAL, waits when busy). */
+export function openDatabase(file: string, options: { nativeBinding?: string; readonly?: boolean } = {}): Database.Database {
+  const nativeBinding = options.nativeBinding ?? process.env.ESW_SQLITE_BINDING
+  const db = new Database(file, { timeout: BUSY_TIMEOUT_MS, readonly: options.readonly ?? false, ...(nativeBinding ? { nativeBinding } : {}) })
+  if (!options.readonly) {
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+  }
+  db.pragma('foreign_keys = ON')
+  db.pragma('cache_size = -65536')
+  return db
+}
+
+/** The SQLite event store: one file, many readers, one writer at a time across processes. */
+export class SqliteEventStore implements EventStore {
+  readonly db: Database.Database
+  readonly file: string
+  private readonly now: () => number
+  private readonly emitter = new EventEmitter()
+  private readonly pollIntervalMs: number
+  private pollTimer: NodeJS.Timeout | null = null
+  private knownHead = 0
+  private dataVersion = 0
+  private closed = false
+  private readonly subscriptions = new Set<Subscription>()
+
+  private readonly q: ReturnType<SqliteEventStore['prepare']>
+
+  constructor(file: string, options: SqliteStoreOptions = {}) {
+    this.file = file
+    this.now = options.now ?? Date.now
+    this.pollIntervalMs = options.pollIntervalMs ?? 100
+    this.db = openDatabase(file, options)
+    if (!options.readonly) applySchema(this.db)
+    this.q = this.prepare()
+    this.emitter.setMaxListeners(0)
+    this.knownHead = this.head()
+    this.dataVersion = this.db.pragma('data_version', { simple: true }) as number
+  }
+
+  private prepare() {
+    const db = this.db
+    return {
+      stream: db.prepare<[string], StreamRow>('SELECT * FROM streams WHERE stream_id = ?'),
+      insertEvent: db.prepare(
+        'INSERT INTO events (stream_id, version, type, schema_version, id, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'
+      ),
+      insertEventAt: db.prepare(
+        'INSERT INTO events (position, stream_id, version, type, schema_version, id, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'
+      ),
+      createStream: db.prepare(
+        'INSERT INTO streams (stream_id, category, version, event_count, first_position, last_position, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'
+      ),
+      advanceStream: db.prepare(
+        'UPDATE streams SET version = ?, event_count = event_count + ?, first_position = coalesce(first_position, ?), last_position = ?, updated_at = ?, state = CASE state WHEN 1 THEN 0 ELSE state END WHERE stream_id = ?'
+      ),
+      eventById: db.prepare<[Buffer], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`),
+      eventByPosition: db.prepare<[number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position = ?`),
+      streamForwards: db.prepare<[string, number, number], EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND version >= ? ORDER BY version LIMIT ?`
+      ),
+      streamBackwards: db.prepare<[string, number, number], EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND version <= ? ORDER BY version DESC LIMIT ?`
+      ),
+      allForwards: db.prepare<[number, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position >= ? ORDER BY position LIMIT ?`),
+      allBackwards: db.prepare<[number, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position <= ? ORDER BY position DESC LIMIT ?`),
+      head: db.prepare<[], { head: number | null }>("SELECT seq AS head FROM sqlite_sequence WHERE name = 'events'"),
+      restricted: db.prepare<[], StreamRow>('SELECT * FROM streams WHERE restricted = 1'),
+      setStreamMeta: db.prepare('UPDATE streams SET metadata = ?, restricted = ? WHERE stream_id = ?'),
+      setStreamState: db.prepare('UPDATE streams SET state = ?, deleted_before = ?, restricted = ?, updated_at = ? WHERE stream_id = ?')
+    }
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  async appendToStream(streamId: string, events: NewEvent[], options: { expectedVersion?: ExpectedVersion } = {}): Promise<AppendResult> {
+    return this.appendSync(streamId, events, options.expectedVersion ?? 'any')
+  }
+
+  /** The synchronous core of an append; one IMMEDIATE transaction, so the version check is exact across processes. */
+  appendSync(streamId: string, events: NewEvent[], expected: ExpectedVersion): AppendResult {
+    this.assertOpen()
+    checkStreamId(streamId)
+    if (events.length === 0) throw new RpcError('InvalidInput', `Append to stream ${streamId}: no events given`, { streamId })
+    const prepared = events.map((event, index) => checkNewEvent(event, streamId, index))
+    const result = this.writeTransaction(() => {
+      const stream = this.q.stream.get(streamId)
+      if (prepared[0].idGiven) {
+        const repeat = this.checkRepeat(streamId, prepared.map((p) => p.id))
+        if (repeat) return repeat
+      }
+      if (stream?.state === STATE_TOMBSTONED) {
+        throw new RpcError('StreamDeleted', `Stream ${streamId} is tombstoned: appends are refused for good`, { streamId })
+      }
+      const actual = stream?.version ?? 0
+      const matches =
+        expected === 'any' ||
+        (expected === 'no-stream' && actual === 0) ||
+        (expected === 'exists' && actual > 0) ||
+        (typeof expected === 'number' && expected === actual)
+      if (!matches) {
+        throw new RpcError(
+          'WrongExpectedVersion',
+          `Wrong expected version for stream ${streamId}: expected ${describeExpected(expected)}, actual ${actual}`,
+          { streamId, expected, actual }
+        )
+      }
+      const now = this.now()
+      let firstPosition = 0
+      let lastPosition = 0
+      for (let i = 0; i < prepared.length; i++) {
+        const e = prepared[i]
+        let info: Database.RunResult
+        try {
+          info = this.q.insertEvent.run(streamId, actual + i + 1, e.type, e.schemaVersion, e.id, e.data, e.metadata, now)
+        } catch (error) {
+          if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+            throw new RpcError('DuplicateEventId', `Event ${bytesToUuid(e.id)} (index ${i}, ${e.type}) is already stored elsewhere in the log`, {
+              streamId,
+              index: i,
+              id: bytesToUuid(e.id)
+            })
+          }
+          throw error
+        }
+        lastPosition = Number(info.lastInsertRowid)
+        if (i === 0) firstPosition = lastPosition
+      }
+      const version = actual + prepared.length
+      if (stream) this.q.advanceStream.run(version, prepared.length, firstPosition, lastPosition, now, streamId)
+      else this.q.createStream.run(streamId, categoryOf(streamId), version, prepared.length, firstPosition, lastPosition, now, now)
+      return { streamId, nextExpectedVersion: version, firstPosition, lastPosition, duplicate: false }
+    })
+    if (!result.duplicate) {
+      this.knownHead = Math.max(this.knownHead, result.lastPosition ?? 0)
+      this.emitter.emit('appended', {
+        streamId,
+        firstPosition: result.firstPosition!,
+        lastPosition: result.lastPosition!,
+        count: prepared.length,
+        types: [...new Set(prepared.map((p) => p.type))]
+      } satisfies AppendedNotice)
+    }
+    return result
+  }
+
+  /** An append whose ids are all stored, as the same events of the same stream at consecutive versions, is a repeat. */
+  private checkRepeat(streamId: string, ids: Buffer[]): AppendResult | null {
+    const first = this.q.eventById.get(ids[0])
+    if (!first) return null
+    if (first.stream_id !== streamId) {
+      throw new RpcError('DuplicateEventId', `Event ${bytesToUuid(ids[0])} is already stored in stream ${first.stream_id}, not ${streamId}`, {
+        streamId,
+        id: bytesToUuid(ids[0]),
+        storedIn: first.stream_id
+      })
+    }
+    let last = first
+    for (let i = 1; i < ids.length; i++) {
+      const row = this.q.eventById.get(ids[i])
+      if (!row || row.stream_id !== streamId || row.version !== first.version + i) {
+        throw new RpcError(
+          'DuplicateEventId',
+          `Append to ${streamId} repeats part of an earlier append: event ${bytesToUuid(ids[0])} is stored, event ${bytesToUuid(ids[i])} (index ${i}) ${row ? 'is stored at another place' : 'is not'}`,
+          { streamId, index: i }
+        )
+      }
+      last = row
+    }
+    return { streamId, nextExpectedVersion: last.version, firstPosition: first.position, lastPosition: last.position, duplicate: true }
+  }
+
+  /** Runs fn in BEGIN IMMEDIATE; a busy database is waited for (busy timeout, then retried), never reported. */
+  writeTransaction<T>(fn: () => T): T {
+    const tx = this.db.transaction(fn)
+    for (;;) {
+      try {
+        return tx.immediate()
+      } catch (error) {
+        if ((error as { code?: string }).code === 'SQLITE_BUSY') continue
+        throw error
+      }
+    }
+  }
+
+  async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<StreamInfo> {
+    checkStreamId(streamId)
+    return this.writeTransaction(() => {
+      const now = this.now()
+      let row = this.q.stream.get(streamId)
+      if (!row) {
+        this.q.createStream.run(streamId, categoryOf(streamId), 0, 0, null, null, now, now)
+        row = this.q.stream.get(streamId)!
+      }
+      this.q.setStreamMeta.run(JSON.stringify(metadata), isRestricted(row.state, row.deleted_before, metadata) ? 1 : 0, streamId)
+      return toStreamInfo(this.q.stream.get(streamId)!)
+    })
+  }
+
+  async deleteStream(streamId: string, options: { expectedVersion?: ExpectedVersion; mode?: 'soft' | 'tombstone' } = {}): Promise<StreamInfo> {
+    checkStreamId(streamId)
+    const mode = options.mode ?? 'soft'
+    const expected = options.expectedVersion ?? 'any'
+    return this.writeTransaction(() => {
+      const now = this.now()
+      let row = this.q.stream.get(streamId)
+      const actual = row?.version ?? 0
+      const ok =
+        expected === 'any' || (expected === 'no-stream' && actual === 0) || (expected === 'exists' && actual > 0) || expected === actual
+      if (!ok) {
+        throw new RpcError('WrongExpectedVersion', `Wrong expected version for stream ${streamId}: expected ${describeExpected(expected)}, actual ${actual}`, {
+          streamId,
+          expected,
+          actual
+        })
+      }
+      if (row?.state === STATE_TOMBSTONED) throw new RpcError('StreamDeleted', `Stream ${streamId} is already tombstoned`, { streamId })
+      if (!row) {
+        if (mode === 'soft') throw new RpcError('NotFound', `Stream ${streamId} does not exist`, { streamId })
+        this.q.createStream.run(streamId, categoryOf(streamId), 0, 0, null, null, now, now)
+        row = this.q.stream.get(streamId)!
+      }
+      const state = mode === 'tombstone' ? STATE_TOMBSTONED : STATE_DELETED
+      const deletedBefore = mode === 'soft' ? actual + 1 : row.deleted_before
+      this.q.setStreamState.run(state, deletedBefore, 1, now, streamId)
+      return toStreamInfo(this.q.stream.get(streamId)!)
+    })
+  }
+
+  async scavenge(options: ProgressOptions = {}): Promise<ScavengeReport> {
+    return this.scavengeSync(options)
+  }
+
+  /** Physically removes what metadata and deletes hide; logged, in one transaction, cancellable until it commits. */
+  scavengeSync(options: ProgressOptions = {}): ScavengeReport {
+    const restricted = this.q.restricted.all()
+    const report: ScavengeReport = { removedEvents: 0, removedStreams: 0, byStream: [] }
+    const now = this.now()
+    const cancelled = () => options.isCancelled?.() ?? false
+    this.writeTransaction(() => {
+      this.db.prepare('UPDATE store_maintenance SET allow_delete = 1 WHERE id = 1').run()
+      const remove = this.db.prepare('DELETE FROM events WHERE stream_id = ? AND (version < ? OR recorded_at < ?)')
+      const removeAll = this.db.prepare('DELETE FROM events WHERE stream_id = ?')
+      const recount = this.db.prepare(
+        'UPDATE streams SET event_count = (SELECT count(*) FROM events WHERE stream_id = :s), first_position = (SELECT min(position) FROM events WHERE stream_id = :s) WHERE stream_id = :s'
+      )
+      let done = 0
+      for (const row of restricted) {
+        if (cancelled()) throw new RpcError('Cancelled', 'Scavenge cancelled; nothing was removed')
+        const metadata = JSON.parse(row.metadata) as StreamMetadata
+        const rule = visibilityRule({ version: row.version, state: row.state, deletedBefore: row.deleted_before, metadata }, now)
+        const info = rule.hideAll ? removeAll.run(row.stream_id) : remove.run(row.stream_id, rule.minVersion, rule.minRecordedAt)
+        if (info.changes > 0) {
+          recount.run({ s: row.stream_id })
+          report.removedEvents += info.changes
+          if (rule.hideAll || row.state === STATE_DELETED) report.removedStreams++
+          report.byStream.push({ streamId: row.stream_id, removed: info.changes, reason: hiddenReason(rule, metadata, row.deleted_before) })
+        }
+        options.onProgress?.(++done, restricted.length)
+      }
+      this.db.prepare('UPDATE store_maintenance SET allow_delete = 0 WHERE id = 1').run()
+      this.db.prepare('INSERT INTO maintenance_log (at, operation, details) VALUES (?, ?, ?)').run(now, 'scavenge', JSON.stringify(report))
+    })
+    return report
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  private ruleFor(row: StreamRow | undefined): VisibilityRule | null {
+    if (!row || row.restricted === 0) return null
+    return visibilityRule({ version: row.version, state: row.state, deletedBefore: row.deleted_before, metadata: JSON.parse(row.metadata) as StreamMetadata }, this.now())
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<StreamPage> {
+    return this.readStreamSync(streamId, options)
+  }
+
+  readStreamSync(streamId: string, options: ReadStreamOptions = {}): StreamPage {
+    this.assertOpen()
+    checkStreamId(streamId)
+    const limit = options.limit ?? 100
+    const row = this.q.stream.get(streamId)
+    if (!row) return { streamId, version: 0, state: 'missing', events: [], next: null }
+    const rule = this.ruleFor(row)
+    if (rule?.hideAll) return { streamId, version: row.version, state: 'tombstoned', events: [], next: null }
+    const minVersion = rule?.minVersion ?? 1
+    const backwards = options.direction === 'backwards'
+    let rows: EventRow[]
+    if (backwards) {
+      const from = Math.min(options.from ?? row.version, row.version)
+      rows = from < minVersion ? [] : this.q.streamBackwards.all(streamId, from, limit)
+      rows = rows.filter((r) => r.version >= minVersion)
+    } else {
+      rows = this.q.streamForwards.all(streamId, Math.max(options.from ?? 1, minVersion), limit)
+    }
+    const minRecordedAt = rule?.minRecordedAt ?? 0
+    const visible = minRecordedAt > 0 ? rows.filter((r) => r.recorded_at >= minRecordedAt) : rows
+    let next: number | null = null
+    if (rows.length === limit) {
+      const lastVersion = rows[rows.length - 1].version
+      next = backwards ? (lastVersion - 1 >= minVersion ? lastVersion - 1 : null) : lastVersion < row.version ? lastVersion + 1 : null
+    }
+    return { streamId, version: row.version, state: stateName(row.state), events: visible.map(toRecordedEvent), next }
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<AllPage> {
+    return this.readAllSync(options)
+  }
+
+  /** Reads a page of $all; positions hidden by stream metadata are skipped, and filters narrow the scan. */
+  readAllSync(options: ReadAllOptions = {}): AllPage {
+    this.assertOpen()
+    const limit = options.limit ?? 100
+    const filter = options.filter ?? {}
+    const backwards = options.direction === 'backwards'
+    const head = this.head()
+    const lower = Math.max(filter.fromPosition ?? 1, 1)
+    const upper = Math.min(filter.toPosition ?? head, head)
+    let from = backwards ? Math.min(options.from ?? upper, upper) : Math.max(options.from ?? lower, lower)
+    const restricted = new Map<string, VisibilityRule>()
+    for (const row of this.q.restricted.all()) restricted.set(row.stream_id, this.ruleFor(row)!)
+    const narrow = this.filterQuery(filter)
+    const out: RecordedEvent[] = []
+    let next: number | null = null
+    // Keep reading until the page is full: hidden events may thin a batch out.
+    for (;;) {
+      if (backwards ? from < lower : from > upper) break
+      const batch = narrow ? narrow(from, backwards, limit) : backwards ? this.q.allBackwards.all(from, limit) : this.q.allForwards.all(from, limit)
+      let last = from
+      for (const r of batch) {
+        if (backwards ? r.position < lower : r.position > upper) break
+        last = r.position
+        const rule = restricted.get(r.stream_id)
+        if (rule && !isVisible(rule, r.version, r.recorded_at)) continue
+        out.push(toRecordedEvent(r))
+        if (out.length === limit) break
+      }
+      if (batch.length === 0) break
+      if (out.length === limit) {
+        const candidate = backwards ? last - 1 : last + 1
+        next = backwards ? (candidate >= lower ? candidate : null) : candidate <= upper ? candidate : null
+        break
+      }
+      if (batch.length < limit) break
+      from = backwards ? last - 1 : last + 1
+    }
+    return { events: out, next, headPosition: head }
+  }
+
+  /** A statement for the filtered parts of $all, or null when no filter applies. */
+  private filterQuery(filter: ReadAllOptions['filter'] & object): ((from: number, backwards: boolean, limit: number) => EventRow[]) | null {
+    const where: string[] = []
+    const params: unknown[] = []
+    if (filter.streamId !== undefined) {
+      where.push('stream_id = ?')
+      params.push(filter.streamId)
+    }
+    if (filter.category !== undefined) {
+      where.push('stream_id IN (SELECT stream_id FROM streams WHERE category = ?)')
+      params.push(filter.category)
+    }
+    if (filter.types !== undefined) {
+      where.push(`type IN (${filter.types.map(() => '?').join(', ')})`)
+      params.push(...filter.types)
+    }
+    if (filter.correlationId !== undefined) {
+      where.push("metadata IS NOT NULL AND json_extract(metadata, '$.correlationId') = ?")
+      params.push(filter.correlationId)
+    }
+    if (where.length === 0) return null
+    const forwards = this.db.prepare<unknown[], EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE position >= ? AND ${where.join(' AND ')} ORDER BY position LIMIT ?`
+    )
+    const backwards = this.db.prepare<unknown[], EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE position <= ? AND ${where.join(' AND ')} ORDER BY position DESC LIMIT ?`
+    )
+    return (from, back, limit) => (back ? backwards : forwards).all(from, ...params, limit)
+  }
+
+  async readEvent(by: { position: number } | { id: string }): Promise<RecordedEvent | null> {
+    this.assertOpen()
+    let row: EventRow | undefined
+    if ('position' in by) row = this.q.eventByPosition.get(by.position)
+    else {
+      if (!isUuid(by.id)) throw new RpcError('InvalidInput', `Event id ${by.id} is not a UUID`, { id: by.id })
+      row = this.q.eventById.get(uuidToBytes(by.id))
+    }
+    if (!row) return null
+    const rule = this.ruleFor(this.q.stream.get(row.stream_id))
+    if (rule && !isVisible(rule, row.version, row.recorded_at)) return null
+    return toRecordedEvent(row)
+  }
+
+  async streamInfo(streamId: string): Promise<StreamInfo | null> {
+    checkStreamId(streamId)
+    const row = this.q.stream.get(streamId)
+    return row ? toStreamInfo(row) : null
+  }
+
+  async listStreams(options: ListStreamsOptions = {}): Promise<{ streams: StreamInfo[]; total: number; next: string | null }> {
+    this.assertOpen()
+    const where: string[] = []
+    const params: unknown[] = []
+    if (!options.includeDeleted) where.push('state = 0')
+    if (options.nameContains) {
+      where.push('instr(lower(stream_id), lower(?)) > 0')
+      params.push(options.nameContains)
+    }
+    if (options.category) {
+      where.push('category = ?')
+      params.push(options.category)
+    }
+    if (options.eventType) {
+      where.push('stream_id IN (SELECT DISTINCT stream_id FROM events WHERE type = ?)')
+      params.push(options.eventType)
+    }
+    const filtered = where.length ? `WHERE ${where.join(' AND ')}` : ''
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM streams ${filtered}`).get(...params) as { n: number }).n
+    const limit = options.limit ?? 200
+    const page = [...where]
+    const pageParams = [...params]
+    if (options.after) {
+      const [updated, ...rest] = options.after.split('|')
+      page.push('(coalesce(updated_at, 0) < ? OR (coalesce(updated_at, 0) = ? AND stream_id > ?))')
+      pageParams.push(Number(updated), Number(updated), rest.join('|'))
+    }
+    const rows = this.db
+      .prepare<unknown[], StreamRow>(
+        `SELECT * FROM streams ${page.length ? `WHERE ${page.join(' AND ')}` : ''} ORDER BY coalesce(updated_at, 0) DESC, stream_id LIMIT ?`
+      )
+      .all(...pageParams, limit)
+    const last = rows[rows.length - 1]
+    const next = rows.length === limit && last ? `${last.updated_at ?? 0}|${last.stream_id}` : null
+    return { streams: rows.map(toStreamInfo), total, next }
+  }
+
+  head(): number {
+    return this.q.head.get()?.head ?? 0
+  }
+
+  async headPosition(): Promise<number> {
+    return this.head()
+  }
+
+  async stats(): Promise<StoreStats> {
+    this.assertOpen()
+    const events = (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n
+    const streams = (this.db.prepare('SELECT count(*) AS n FROM streams WHERE state = 0').get() as { n: number }).n
+    const categories = this.db
+      .prepare('SELECT category, count(*) AS streams, sum(event_count) AS events FROM streams WHERE state = 0 GROUP BY category ORDER BY events DESC')
+      .all() as StoreStats['categories']
+    const eventTypes = this.db.prepare('SELECT type, count(*) AS events FROM events GROUP BY type ORDER BY events DESC').all() as StoreStats['eventTypes']
+    let databaseBytes = 0
+    for (const suffix of ['', '-wal']) {
+      try {
+        databaseBytes += statSync(this.file + suffix).size
+      } catch {
+        // A missing WAL file is fine.
+      }
+    }
+    return { events, streams, headPosition: this.head(), categories, eventTypes, databaseBytes }
+  }
+
+  // ---------------------------------------------------------------- following
+
+  onAppended(listener: (notice: AppendedNotice) => void): () => void {
+    this.emitter.on('appended', listener)
+    this.startPolling()
+    return () => {
+      this.emitter.off('appended', listener)
+      this.maybeStopPolling()
+    }
+  }
+
+  subscribe(options: SubscribeOptions, handler: (event: RecordedEvent) => void | Promise<void>): Subscription {
+    const subscription = startSubscription(
+      {
+        readAll: (o) => this.readAll(o),
+        onWake: (listener) => this.onAppended(() => listener())
+      },
+      options,
+      handler
+    )
+    this.subscriptions.add(subscription)
+    void subscription.done.finally(() => this.subscriptions.delete(subscription)).catch(() => {})
+    return subscription
+  }
+
+  private startPolling() {
+    if (this.pollTimer || this.closed) return
+    this.pollTimer = setInterval(() => this.pollForeignAppends(), this.pollIntervalMs)
+    this.pollTimer.unref()
+  }
+
+  private maybeStopPolling() {
+    if (this.emitter.listenerCount('appended') === 0 && this.pollTimer) {
+      clearInterval(this.pollTimer)
+      this.pollTimer = null
+    }
+  }
+
+  /** Another connection committed when data_version moves; announce what it appended. */
+  pollForeignAppends(): void {
+    if (this.closed) return
+    const version = this.db.pragma('data_version', { simple: true }) as number
+    if (version === this.dataVersion) return
+    this.dataVersion = version
+    const head = this.head()
+    if (head <= this.knownHead) return
+    const rows = this.db
+      .prepare<[number, number], { stream_id: string; first: number; last: number; count: number; types: string }>(
+        'SELECT stream_id, min(position) AS first, max(position) AS last, count(*) AS count, group_concat(DISTINCT type) AS types FROM events WHERE position > ? AND position <= ? GROUP BY stream_id ORDER BY first'
+      )
+      .all(this.knownHead, head)
+    this.knownHead = head
+    for (const r of rows) {
+      this.emitter.emit('appended', { streamId: r.stream_id, firstPosition: r.first, lastPosition: r.last, count: r.count, types: r.types.split(',') } satisfies AppendedNotice)
+    }
+  }
+
+  private assertOpen() {
+    if (this.closed) throw new RpcError('Internal', 'The event store is closed')
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    for (const s of this.subscriptions) s.close()
+    this.closed = true
+    if (this.pollTimer) clearInterval(this.pollTimer)
+    this.pollTimer = null
+    this.emitter.removeAllListeners()
+    this.db.close()
+  }
+}
+
+export { STATE_LIVE }

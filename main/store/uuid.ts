@@ -1,0 +1,41 @@
+import { randomFillSync } from 'node:crypto'
+
+const pool = Buffer.alloc(16 * 1024)
+let poolOffset = pool.length
+
+function randomBytes10(target: Buffer, offset: number) {
+  if (poolOffset + 10 > pool.length) {
+    randomFillSync(pool)
+    poolOffset = 0
+  }
+  pool.copy(target, offset, poolOffset, poolOffset + 10)
+  poolOffset += 10
+}
+
+/**
+ * A time-ordered UUID (version 7): new ids land at the end of the id index, so appends stay fast
+ * on a large log.
+ */
+export function uuidv7Bytes(now = Date.now()): Buffer {
+  const bytes = Buffer.allocUnsafe(16)
+  bytes.writeUIntBE(now, 0, 6)
+  randomBytes10(bytes, 6)
+  bytes[6] = 0x70 | (bytes[6] & 0x0f)
+  bytes[8] = 0x80 | (bytes[8] & 0x3f)
+  return bytes
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+export function isUuid(text: string): boolean {
+  return uuidPattern.test(text)
+}
+
+export function uuidToBytes(text: string): Buffer {
+  return Buffer.from(text.replace(/-/g, ''), 'hex')
+}
+
+export function bytesToUuid(bytes: Uint8Array): string {
+  const hex = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}

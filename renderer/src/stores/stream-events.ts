@@ -1,0 +1,114 @@
+import { defineStore } from 'pinia'
+import { ref } from 'vue'
+import type { RecordedEvent } from '../../../shared/model/events'
+import type { Disposer } from '../../../shared/rpc/protocol'
+import { useConnectionStore } from './connection'
+import { describeError } from './errors'
+
+export const STREAM_EVENTS_PAGE = 50
+
+export type StreamState = 'live' | 'deleted' | 'tombstoned' | 'missing'
+
+/** One stream's events, a page at a time, oldest or newest first; the page reloads when the stream grows. */
+export const useStreamEventsStore = defineStore('stream-events', () => {
+  const connection = useConnectionStore()
+  const streamId = ref<string | null>(null)
+  const newestFirst = ref(true)
+  const events = ref<RecordedEvent[]>([])
+  const version = ref(0)
+  const state = ref<StreamState>('live')
+  /** Where the current page starts (undefined: the start in the reading direction). */
+  const from = ref<number | undefined>(undefined)
+  const next = ref<number | null>(null)
+  /** Starts of the pages before this one, so "previous" can go back. */
+  const previous = ref<(number | undefined)[]>([])
+  const loading = ref(false)
+  const error = ref<string | null>(null)
+  let request = 0
+  let stopLive: Disposer | null = null
+
+  async function load(): Promise<void> {
+    const id = streamId.value
+    if (id === null) return
+    const mine = ++request
+    loading.value = true
+    error.value = null
+    try {
+      const page = await connection.rpc().store.readStream({
+        streamId: id,
+        from: from.value,
+        direction: newestFirst.value ? 'backwards' : 'forwards',
+        limit: STREAM_EVENTS_PAGE
+      })
+      if (mine !== request) return
+      const order = newestFirst.value ? -1 : 1
+      events.value = [...page.events].sort((a, b) => order * (a.version - b.version))
+      version.value = page.version
+      state.value = page.state
+      next.value = page.next
+    } catch (e) {
+      if (mine === request) error.value = `Could not read stream "${id}": ${describeError(e)}`
+    } finally {
+      if (mine === request) loading.value = false
+    }
+  }
+
+  async function openStream(id: string): Promise<void> {
+    streamId.value = id
+    events.value = []
+    restart()
+    await load()
+  }
+
+  function restart(): void {
+    from.value = undefined
+    previous.value = []
+    next.value = null
+  }
+
+  async function setNewestFirst(value: boolean): Promise<void> {
+    newestFirst.value = value
+    restart()
+    await load()
+  }
+
+  async function nextPage(): Promise<void> {
+    if (next.value === null) return
+    previous.value = [...previous.value, from.value]
+    from.value = next.value
+    await load()
+  }
+
+  async function previousPage(): Promise<void> {
+    if (previous.value.length === 0) return
+    from.value = previous.value[previous.value.length - 1]
+    previous.value = previous.value.slice(0, -1)
+    await load()
+  }
+
+  function closeStream(): void {
+    streamId.value = null
+    events.value = []
+    restart()
+  }
+
+  /** Reloads the page on screen when its stream gets new events. */
+  function open(): void {
+    close()
+    try {
+      stopLive = connection.rpc().store.on('appended', (notice) => {
+        if (notice.streamId === streamId.value) void load()
+      })
+    } catch (e) {
+      error.value = describeError(e)
+    }
+    if (streamId.value !== null) void load()
+  }
+
+  function close(): void {
+    stopLive?.()
+    stopLive = null
+  }
+
+  return { streamId, newestFirst, events, version, state, from, next, previous, loading, error, load, openStream, setNewestFirst, nextPage, previousPage, closeStream, open, close }
+})
