@@ -13,7 +13,8 @@ export default defineConfig({
         entry: {
           index: resolve(__dirname, 'main/electron/main.ts'),
           host: resolve(__dirname, 'main/host/main.ts'),
-          cli: resolve(__dirname, 'main/cli/main.ts')
+          cli: resolve(__dirname, 'main/cli/main.ts'),
+          'job-worker': resolve(__dirname, 'main/jobs/job-worker.ts')
         },
         formats: ['cjs']
       }

@@ -17,7 +17,7 @@ async function main() {
     throw new Error(`No built renderer at ${rendererDir}; run \`npm run build\` first`)
   }
   const workspace = option('--workspace')
-  const workbench = await openWorkbench({ host: 'browser', workspaceDir: workspace ? resolve(workspace) : null })
+  const workbench = await openWorkbench({ host: 'browser', workspaceDir: workspace ? resolve(workspace) : null, downloads: true })
   const host = await startBrowserHost({ workbench, rendererDir, port })
   console.log(`Event Workbench at ${host.url}`)
 

@@ -6,20 +6,23 @@ import WebSocket from 'ws'
 import { contract } from '../../shared/contract'
 import { connect } from '../../shared/rpc/client'
 import type { Protocol } from '../../shared/rpc/protocol'
-import { openWorkbench } from '../services'
+import { openWorkbench, type Workbench } from '../services'
 import { startBrowserHost, type BrowserHost } from './server'
 
 let host: BrowserHost
 let rendererDir: string
+let workbench: Workbench
 
 beforeEach(async () => {
   rendererDir = mkdtempSync(join(tmpdir(), 'esw-renderer-'))
   writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>Event Workbench</title>')
   writeFileSync(join(rendererDir, 'app.js'), 'console.log(1)')
-  host = await startBrowserHost({ workbench: await openWorkbench({ host: 'test' }), rendererDir, maxMessageBytes: 64 * 1024 })
+  workbench = await openWorkbench({ host: 'test', workspaceDir: join(rendererDir, 'workspace'), downloads: true })
+  host = await startBrowserHost({ workbench, rendererDir, maxMessageBytes: 64 * 1024 })
 })
 afterEach(async () => {
   await host.close()
+  await workbench.close()
 })
 
 const base = () => `http://127.0.0.1:${host.port}`
@@ -122,6 +125,15 @@ describe('browser host', () => {
     expect(cookie).toBeTruthy()
     expect((await fetch(`${base()}/app.js`)).status).toBe(401)
     expect((await fetch(`${base()}/app.js`, { headers: { cookie: cookie! } })).status).toBe(200)
+  })
+
+  it('serves an export for download with the token only', async () => {
+    writeFileSync(join(workbench.exportsDir, 'events-1.ndjson'), '{"position":1}\n')
+    expect((await fetch(`${base()}/exports/events-1.ndjson`)).status).toBe(401)
+    const res = await fetch(`${base()}/exports/events-1.ndjson?token=${host.token}`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-disposition')).toContain('attachment')
+    expect(await res.text()).toBe('{"position":1}\n')
   })
 
   it('refuses a path that escapes the renderer folder', async () => {

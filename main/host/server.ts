@@ -40,7 +40,8 @@ const contentTypes: Record<string, string> = {
   '.ttf': 'font/ttf',
   '.woff': 'font/woff',
   '.woff2': 'font/woff2',
-  '.map': 'application/json'
+  '.map': 'application/json',
+  '.ndjson': 'application/x-ndjson'
 }
 
 /** Serves the built renderer and the workbench's RPC over a WebSocket, on 127.0.0.1 only, behind a per-launch token. */
@@ -69,9 +70,11 @@ export async function startBrowserHost(options: HostOptions): Promise<BrowserHos
       return
     }
     const url = new URL(request.url ?? '/', `http://${request.headers.host}`)
-    const relative = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(1))
-    const file = normalize(join(options.rendererDir, relative))
-    if (!file.startsWith(normalize(options.rendererDir) + sep)) {
+    const download = url.pathname.startsWith('/exports/')
+    const root = download ? options.workbench.exportsDir : options.rendererDir
+    const relative = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(download ? '/exports/'.length : 1))
+    const file = normalize(join(root, relative))
+    if (!file.startsWith(normalize(root) + sep)) {
       response.writeHead(403).end()
       return
     }
@@ -88,6 +91,7 @@ export async function startBrowserHost(options: HostOptions): Promise<BrowserHos
       'referrer-policy': 'no-referrer',
       'cache-control': extname(file) === '.html' ? 'no-store' : 'private, max-age=3600'
     }
+    if (download) headers['content-disposition'] = `attachment; filename="${relative.replace(/["\\]/g, '_')}"`
     if (extname(file) === '.html') {
       headers['content-security-policy'] = contentSecurityPolicy({ connect: [`ws://127.0.0.1:${port}`, `ws://localhost:${port}`] })
     }

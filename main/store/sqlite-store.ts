@@ -47,12 +47,17 @@ export interface SqliteStoreOptions {
   pollIntervalMs?: number
   /** A clock for recordedAt and maxAge (tests move it). */
   now?: () => number
+  /**
+   * How long a write waits for another writer before SQLITE_BUSY (ms). The app's main thread uses a short one and
+   * retries asynchronously, so a long import in a worker never freezes the window.
+   */
+  busyTimeoutMs?: number
   /** better-sqlite3 built for another runtime (Electron). */
   nativeBinding?: string
   readonly?: boolean
 }
 
-interface EventRow {
+export interface EventRow {
   position: number
   stream_id: string
   version: number
@@ -140,6 +145,7 @@ export class SqliteEventStore implements EventStore {
   private dataVersion = 0
   private closed = false
   private readonly subscriptions = new Set<Subscription>()
+  private readonly shortBusyTimeout: boolean
 
   private readonly q: ReturnType<SqliteEventStore['prepare']>
 
@@ -148,6 +154,8 @@ export class SqliteEventStore implements EventStore {
     this.now = options.now ?? Date.now
     this.pollIntervalMs = options.pollIntervalMs ?? 100
     this.db = openDatabase(file, options)
+    this.shortBusyTimeout = (options.busyTimeoutMs ?? BUSY_TIMEOUT_MS) < 1000
+    if (options.busyTimeoutMs !== undefined) this.db.pragma(`busy_timeout = ${options.busyTimeoutMs}`)
     if (!options.readonly) applySchema(this.db)
     this.q = this.prepare()
     this.emitter.setMaxListeners(0)
@@ -191,7 +199,15 @@ export class SqliteEventStore implements EventStore {
   // ---------------------------------------------------------------- writing
 
   async appendToStream(streamId: string, events: NewEvent[], options: { expectedVersion?: ExpectedVersion } = {}): Promise<AppendResult> {
-    return this.appendSync(streamId, events, options.expectedVersion ?? 'any')
+    // With a short busy timeout (the app's main process), wait for another writer without blocking the thread.
+    for (;;) {
+      try {
+        return this.appendSync(streamId, events, options.expectedVersion ?? 'any')
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+    }
   }
 
   /** The synchronous core of an append; one IMMEDIATE transaction, so the version check is exact across processes. */
@@ -287,14 +303,18 @@ export class SqliteEventStore implements EventStore {
     return { streamId, nextExpectedVersion: last.version, firstPosition: first.position, lastPosition: last.position, duplicate: true }
   }
 
-  /** Runs fn in BEGIN IMMEDIATE; a busy database is waited for (busy timeout, then retried), never reported. */
+  /**
+   * Runs fn in BEGIN IMMEDIATE. A busy database is waited for by the busy timeout; with a long timeout (workers,
+   * the CLI) busy is retried here and never reported, with a short one (the app's main thread) it is left to the
+   * async caller to retry without blocking.
+   */
   writeTransaction<T>(fn: () => T): T {
     const tx = this.db.transaction(fn)
     for (;;) {
       try {
         return tx.immediate()
       } catch (error) {
-        if ((error as { code?: string }).code === 'SQLITE_BUSY') continue
+        if ((error as { code?: string }).code === 'SQLITE_BUSY' && !this.shortBusyTimeout) continue
         throw error
       }
     }
@@ -426,6 +446,12 @@ export class SqliteEventStore implements EventStore {
 
   /** Reads a page of $all; positions hidden by stream metadata are skipped, and filters narrow the scan. */
   readAllSync(options: ReadAllOptions = {}): AllPage {
+    const page = this.readAllRawSync(options)
+    return { events: page.rows.map(toRecordedEvent), next: page.next, headPosition: page.headPosition }
+  }
+
+  /** Like readAllSync, but the stored rows as they are (data and metadata as JSON text): export writes them untouched. */
+  readAllRawSync(options: ReadAllOptions = {}): { rows: EventRow[]; next: number | null; headPosition: number } {
     this.assertOpen()
     const limit = options.limit ?? 100
     const filter = options.filter ?? {}
@@ -437,7 +463,7 @@ export class SqliteEventStore implements EventStore {
     const restricted = new Map<string, VisibilityRule>()
     for (const row of this.q.restricted.all()) restricted.set(row.stream_id, this.ruleFor(row)!)
     const narrow = this.filterQuery(filter)
-    const out: RecordedEvent[] = []
+    const out: EventRow[] = []
     let next: number | null = null
     // Keep reading until the page is full: hidden events may thin a batch out.
     for (;;) {
@@ -447,9 +473,9 @@ export class SqliteEventStore implements EventStore {
       for (const r of batch) {
         if (backwards ? r.position < lower : r.position > upper) break
         last = r.position
-        const rule = restricted.get(r.stream_id)
+        const rule = restricted.size ? restricted.get(r.stream_id) : undefined
         if (rule && !isVisible(rule, r.version, r.recorded_at)) continue
-        out.push(toRecordedEvent(r))
+        out.push(r)
         if (out.length === limit) break
       }
       if (batch.length === 0) break
@@ -461,7 +487,7 @@ export class SqliteEventStore implements EventStore {
       if (batch.length < limit) break
       from = backwards ? last - 1 : last + 1
     }
-    return { events: out, next, headPosition: head }
+    return { rows: out, next, headPosition: head }
   }
 
   /** A statement for the filtered parts of $all, or null when no filter applies. */

@@ -64,7 +64,7 @@ export function describeEventStoreConformance(name: string, open: () => Promise<
               code: 'WrongExpectedVersion',
               details: { streamId: 's-1', expected, actual: existing }
             })
-            const error = await attempt.catch((e: Error) => e)
+            const error = (await attempt.catch((e: unknown) => e)) as Error
             expect(error.message).toContain('s-1')
             expect(error.message).toContain(`actual ${existing}`)
             expect((await store.readStream('s-1')).version).toBe(existing)

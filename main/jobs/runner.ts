@@ -1,0 +1,41 @@
+import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
+import { RpcError, type ErrorCode } from '../../shared/rpc/errors'
+import type { JobTask } from './tasks'
+import { workerScript } from './worker-path'
+
+export interface RunningJob {
+  result: Promise<unknown>
+  cancel(): void
+}
+
+/** Runs a task in a worker thread, off the main thread, with progress and cancel. */
+export function runInWorker(task: JobTask, onProgress: (done: number, total: number | null) => void): RunningJob {
+  const cancel = new SharedArrayBuffer(4)
+  const flag = new Int32Array(cancel)
+  const worker = new Worker(workerScript('job-worker', join(__dirname, 'job-worker.ts')), {
+    workerData: { task, cancel },
+    resourceLimits: { maxOldGenerationSizeMb: 2048 }
+  })
+  const result = new Promise<unknown>((resolve, reject) => {
+    let settled = false
+    worker.on('message', (m: { t: string; done?: number; total?: number | null; result?: unknown; error?: { code: ErrorCode; message: string; details?: unknown } }) => {
+      if (m.t === 'progress') onProgress(m.done ?? 0, m.total ?? null)
+      else if (m.t === 'result') {
+        settled = true
+        resolve(m.result)
+      } else if (m.t === 'error' && m.error) {
+        settled = true
+        reject(new RpcError(m.error.code, m.error.message, m.error.details))
+      }
+    })
+    worker.on('error', (error) => {
+      if (!settled) reject(new RpcError('Internal', `The job worker failed: ${error.message}`))
+      settled = true
+    })
+    worker.on('exit', (code) => {
+      if (!settled) reject(new RpcError('Internal', `The job worker exited with code ${code} before finishing`))
+    })
+  }).finally(() => void worker.terminate())
+  return { result, cancel: () => Atomics.store(flag, 0, 1) }
+}

@@ -1,0 +1,34 @@
+import { createReadStream, closeSync, openSync, statSync, writeSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+import type { EventFilter } from '../../shared/model/events'
+import { exportEvents, importEvents, type WorkProgress } from '../store/ndjson'
+import { SqliteEventStore } from '../store/sqlite-store'
+
+/** What a job worker can be asked to do; everything it needs travels as plain data. */
+export type JobTask =
+  | { kind: 'export'; dbFile: string; outFile: string; filter: EventFilter }
+  | { kind: 'import'; dbFile: string; inFile: string }
+  | { kind: 'scavenge'; dbFile: string }
+
+/** Runs one task on its own connection to the workspace database. */
+export async function runTask(task: JobTask, progress: WorkProgress): Promise<unknown> {
+  const store = new SqliteEventStore(task.dbFile)
+  try {
+    if (task.kind === 'export') {
+      const fd = openSync(task.outFile, 'w')
+      try {
+        return await exportEvents(store, task.filter, (chunk) => void writeSync(fd, chunk), progress)
+      } finally {
+        closeSync(fd)
+      }
+    }
+    if (task.kind === 'import') {
+      const totalBytes = statSync(task.inFile).size
+      const lines = createInterface({ input: createReadStream(task.inFile, { encoding: 'utf8' }), crlfDelay: Infinity })
+      return await importEvents(store, lines, { ...progress, totalBytes })
+    }
+    return store.scavengeSync(progress)
+  } finally {
+    await store.close()
+  }
+}
