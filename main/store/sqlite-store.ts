@@ -3,7 +3,6 @@ import { statSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import { RpcError } from '../../shared/rpc/errors'
 import {
-  MAX_EVENT_BYTES,
   categoryOf,
   type AppendResult,
   type ExpectedVersion,
@@ -28,7 +27,7 @@ import type {
   SubscribeOptions,
   Subscription
 } from './types'
-import { bytesToUuid, isUuid, uuidToBytes, uuidv7Bytes } from './uuid'
+import { bytesToUuid, isUuid, uuidToBytes } from './uuid'
 import { checkStreamId, checkNewEvent } from './validation'
 import {
   STATE_DELETED,
