@@ -1,17 +1,42 @@
 import { APP_NAME, APP_VERSION } from '../app-info'
+import { describeFailure, UsageError } from './output'
+import * as store from './store-commands'
 
 const usage = `${APP_NAME} ${APP_VERSION} — command line
 
 Usage: esw <command> [options]
 
-Commands:
-  --help, help     Show this help
-  --version        Print the version
+Workspaces and the event store:
+  init <dir>                                  create a workspace folder (workbench.json, events.db)
+  append <dir> <stream> [--expected-version any|no-stream|exists|N]
+                                              append events given as NDJSON on stdin ({"type","data","metadata"?,"id"?})
+  read <dir> <stream> [--from N] [--backwards] [--limit N]
+                                              print a stream's events as NDJSON
+  export <dir> [--stream S] [--category C] [--type T]... [--from-position P] [--to-position P] [--out FILE]
+                                              export events as NDJSON (stdout unless --out)
+  import <dir> [FILE]                         import NDJSON (stdin unless FILE); all or nothing
+  streams <dir> [--category C] [--contains TEXT] [--type T] [--include-deleted]
+                                              list streams as NDJSON
+  stats <dir>                                 counts of events, streams, categories and types
+
+  --help, --version
+
+Errors go to stderr with exit code 1 (2 for a usage error); stdout carries only data.
 `
 
-// The `esw` command line over the same services the app uses. It grows with the engine.
-function main(argv: string[]): number {
-  const [command] = argv
+const commands: Record<string, (args: string[]) => Promise<void>> = {
+  init: store.init,
+  append: store.append,
+  read: store.read,
+  export: store.exportCommand,
+  import: store.importCommand,
+  streams: store.streams,
+  stats: store.stats
+}
+
+// The `esw` command line over the same engine the app uses.
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
   if (command === undefined || command === '--help' || command === 'help' || command === '-h') {
     process.stdout.write(usage)
     return 0
@@ -20,8 +45,18 @@ function main(argv: string[]): number {
     process.stdout.write(`${APP_VERSION}\n`)
     return 0
   }
-  process.stderr.write(`esw: unknown command '${command}'. Run \`esw --help\` for the list.\n`)
-  return 2
+  const run = Object.hasOwn(commands, command) ? commands[command] : undefined
+  try {
+    if (!run) throw new UsageError(`unknown command '${command}'. Run \`esw --help\` for the list.`)
+    await run(rest)
+    return 0
+  } catch (error) {
+    const failure = describeFailure(error)
+    process.stderr.write(`esw ${command}: ${failure.message}\n`)
+    return failure.code
+  }
 }
 
-process.exitCode = main(process.argv.slice(2))
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code
+})

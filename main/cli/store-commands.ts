@@ -1,0 +1,171 @@
+import { createReadStream, createWriteStream, existsSync, writeFileSync } from 'node:fs'
+import { basename, join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { expectedVersion as expectedVersionSchema, type NewEvent } from '../../shared/model/events'
+import { RpcError } from '../../shared/rpc/errors'
+import { exportEvents, importEvents } from '../store/ndjson'
+import { SqliteEventStore } from '../store/sqlite-store'
+import { ensureWorkspaceDir, workspacePaths } from '../workspace/location'
+import { readLines, UsageError, writeOut } from './output'
+
+type Args = string[]
+
+function openStore(dir: string | undefined): SqliteEventStore {
+  if (!dir) throw new UsageError('missing <dir>: the workspace folder')
+  const paths = workspacePaths(resolve(dir))
+  if (!existsSync(paths.database)) throw new Error(`${paths.dir} is not a workspace (no events.db); create one with \`esw init ${dir}\``)
+  return new SqliteEventStore(paths.database)
+}
+
+function integer(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number, got '${value}'`)
+  return n
+}
+
+async function withStore<T>(dir: string | undefined, fn: (store: SqliteEventStore) => Promise<T>): Promise<T> {
+  const store = openStore(dir)
+  try {
+    return await fn(store)
+  } finally {
+    await store.close()
+  }
+}
+
+export async function init(args: Args): Promise<void> {
+  const { positionals } = parseArgs({ args, allowPositionals: true })
+  const dir = positionals[0]
+  if (!dir) throw new UsageError('usage: esw init <dir>')
+  const paths = ensureWorkspaceDir(resolve(dir))
+  const config = join(paths.dir, 'workbench.json')
+  if (!existsSync(config)) writeFileSync(config, JSON.stringify({ name: basename(paths.dir), trusted: true, settings: {} }, null, 2) + '\n')
+  const store = new SqliteEventStore(paths.database)
+  await store.close()
+  await writeOut(JSON.stringify({ workspace: paths.dir, database: paths.database }) + '\n')
+}
+
+export async function append(args: Args): Promise<void> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { 'expected-version': { type: 'string', default: 'any' } } })
+  const [dir, streamId] = positionals
+  if (!dir || !streamId) throw new UsageError('usage: esw append <dir> <stream> [--expected-version any|no-stream|exists|N] < events.ndjson')
+  const raw = values['expected-version']
+  const parsed = expectedVersionSchema.safeParse(/^\d+$/.test(raw) ? Number(raw) : raw)
+  if (!parsed.success) throw new UsageError(`--expected-version must be any, no-stream, exists or a number, got '${raw}'`)
+  const events: NewEvent[] = []
+  let line = 0
+  for await (const text of readLines(process.stdin)) {
+    line++
+    if (!text.trim()) continue
+    try {
+      events.push(JSON.parse(text) as NewEvent)
+    } catch (error) {
+      throw new RpcError('InvalidInput', `stdin line ${line}: not valid JSON (${(error as Error).message})`)
+    }
+  }
+  if (events.length === 0) throw new UsageError('no events on stdin: give one JSON event per line ({"type": ..., "data": {...}})')
+  await withStore(dir, async (store) => {
+    const result = await store.appendToStream(streamId, events, { expectedVersion: parsed.data })
+    await writeOut(JSON.stringify(result) + '\n')
+  })
+}
+
+export async function read(args: Args): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { from: { type: 'string' }, backwards: { type: 'boolean', default: false }, limit: { type: 'string' } }
+  })
+  const [dir, streamId] = positionals
+  if (!dir || !streamId) throw new UsageError('usage: esw read <dir> <stream> [--from N] [--backwards] [--limit N]')
+  const limit = integer('limit', values.limit) ?? Number.MAX_SAFE_INTEGER
+  let from = integer('from', values.from)
+  await withStore(dir, async (store) => {
+    let printed = 0
+    for (;;) {
+      const page = store.readStreamSync(streamId, { from, direction: values.backwards ? 'backwards' : 'forwards', limit: Math.min(1000, limit - printed) })
+      if (page.state === 'missing' && printed === 0) throw new RpcError('NotFound', `Stream ${streamId} does not exist`)
+      let chunk = ''
+      for (const e of page.events) {
+        chunk += JSON.stringify({ ...e, recordedAt: new Date(e.recordedAt).toISOString() }) + '\n'
+      }
+      printed += page.events.length
+      await writeOut(chunk)
+      if (page.next === null || printed >= limit) break
+      from = page.next
+    }
+  })
+}
+
+export async function exportCommand(args: Args): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      stream: { type: 'string' },
+      category: { type: 'string' },
+      type: { type: 'string', multiple: true },
+      'from-position': { type: 'string' },
+      'to-position': { type: 'string' },
+      out: { type: 'string' }
+    }
+  })
+  const filter = {
+    streamId: values.stream,
+    category: values.category,
+    types: values.type,
+    fromPosition: integer('from-position', values['from-position']),
+    toPosition: integer('to-position', values['to-position'])
+  }
+  await withStore(positionals[0], async (store) => {
+    const file = values.out ? createWriteStream(values.out) : null
+    const sink = file
+      ? (chunk: string) => (file.write(chunk) ? undefined : new Promise<void>((r) => file.once('drain', () => r())))
+      : writeOut
+    let lastShown = 0
+    const result = await exportEvents(store, filter, sink, {
+      onProgress: (done, total) => {
+        if (!file || Date.now() - lastShown < 500) return
+        lastShown = Date.now()
+        process.stderr.write(`exported up to ${done} of ${total} positions\n`)
+      }
+    })
+    if (file) await new Promise<void>((r, j) => file.end((e?: Error | null) => (e ? j(e) : r())))
+    if (file) process.stderr.write(`exported ${result.events} events (${result.bytes} bytes) to ${values.out}\n`)
+  })
+}
+
+export async function importCommand(args: Args): Promise<void> {
+  const { positionals } = parseArgs({ args, allowPositionals: true })
+  const [dir, file] = positionals
+  await withStore(dir, async (store) => {
+    const input = file ? createReadStream(file, { encoding: 'utf8' }) : process.stdin
+    const result = await importEvents(store, readLines(input))
+    process.stderr.write(`imported ${result.events} events into ${result.streams} streams (${result.mode}${result.skipped ? `, ${result.skipped} already stored` : ''})\n`)
+  })
+}
+
+export async function streams(args: Args): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { category: { type: 'string' }, contains: { type: 'string' }, type: { type: 'string' }, 'include-deleted': { type: 'boolean', default: false } }
+  })
+  await withStore(positionals[0], async (store) => {
+    let after: string | undefined
+    for (;;) {
+      const page = await store.listStreams({ category: values.category, nameContains: values.contains, eventType: values.type, includeDeleted: values['include-deleted'], after, limit: 1000 })
+      await writeOut(page.streams.map((s) => JSON.stringify(s) + '\n').join(''))
+      if (!page.next) break
+      after = page.next
+    }
+  })
+}
+
+export async function stats(args: Args): Promise<void> {
+  const { positionals } = parseArgs({ args, allowPositionals: true })
+  await withStore(positionals[0], async (store) => {
+    await writeOut(JSON.stringify(await store.stats(), null, 2) + '\n')
+  })
+}
+
