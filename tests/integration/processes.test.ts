@@ -103,6 +103,25 @@ describe('crash safety', () => {
   }, 120_000)
 })
 
+describe('subscriptions across processes', () => {
+  it('delivers events appended by another process, in order, with no gap and no duplicate', async () => {
+    const file = join(dir, 'follow.db')
+    const store = new SqliteEventStore(file, { pollIntervalMs: 20 })
+    const seen: number[] = []
+    const sub = store.subscribe({}, (e) => {
+      seen.push(e.position)
+    })
+    await sub.caughtUp
+    const run = start(['append-batches', file, '30', '30000000'])
+    expect(await run.exited).toBe(0)
+    const deadline = Date.now() + 10_000
+    while (seen.length < 300 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    expect(seen).toEqual(Array.from({ length: 300 }, (_, i) => i + 1))
+    sub.close()
+    await store.close()
+  }, 30_000)
+})
+
 describe('contention across processes', () => {
   it('keeps versions contiguous with 4 processes × 500 exact-version appends to the same streams', async () => {
     const file = join(dir, 'contention.db')
