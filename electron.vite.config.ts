@@ -14,7 +14,8 @@ export default defineConfig({
           index: resolve(__dirname, 'main/electron/main.ts'),
           host: resolve(__dirname, 'main/host/main.ts'),
           cli: resolve(__dirname, 'main/cli/main.ts'),
-          'job-worker': resolve(__dirname, 'main/jobs/job-worker.ts')
+          'job-worker': resolve(__dirname, 'main/jobs/job-worker.ts'),
+          'sandbox-worker': resolve(__dirname, 'main/sandbox/sandbox-worker.ts')
         },
         formats: ['cjs']
       }

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
 // Vitest 5's reporter calls Map.groupBy, which Node 20 lacks; without this a failing test crashes the report.
@@ -18,6 +19,10 @@ if (typeof (Map as { groupBy?: unknown }).groupBy !== 'function') {
 }
 
 export default defineConfig({
+  resolve: {
+    // Definition files import `workbench`; in tests they get the same runtime module the sandbox bundles.
+    alias: { workbench: fileURLToPath(new URL('./main/sandbox/runtime/workbench-module.ts', import.meta.url)) }
+  },
   test: {
     include: ['main/**/*.test.ts', 'shared/**/*.test.ts', 'renderer/src/**/*.test.ts', 'tests/integration/**/*.test.ts', 'tests/lint/**/*.test.ts'],
     environment: 'node',

@@ -29,6 +29,7 @@ try {
 
 const build = spawnSync(process.execPath, [join(root, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], { cwd: root, stdio: 'inherit' })
 if (build.status !== 0) fail('the build failed')
+require('./build-prelude')
 
 const child = spawn(binary, [root, ...process.argv.slice(2)], {
   cwd: root,

@@ -9,6 +9,11 @@ const built = new Map<string, string>()
  */
 export function workerScript(name: string, sourceEntry: string): string {
   if (!__filename.endsWith('.ts')) return join(__dirname, `${name}.js`)
+  return bundleForThisProcess(name, sourceEntry)
+}
+
+/** Bundles a TypeScript entry with esbuild into a cache folder of this process (once), and returns the file. */
+export function bundleForThisProcess(name: string, sourceEntry: string, options: { format?: 'cjs' | 'iife'; external?: string[] } = {}): string {
   const cached = built.get(name)
   if (cached) return cached
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -20,11 +25,12 @@ export function workerScript(name: string, sourceEntry: string): string {
     entryPoints: [sourceEntry],
     bundle: true,
     platform: 'node',
-    format: 'cjs',
+    format: options.format ?? 'cjs',
     target: 'node20',
     outfile,
-    sourcemap: 'inline',
-    external: ['better-sqlite3', 'esbuild'],
+    sourcemap: options.format === 'iife' ? false : 'inline',
+    minify: options.format === 'iife',
+    external: options.external ?? ['better-sqlite3', 'esbuild'],
     logLevel: 'error'
   })
   built.set(name, outfile)

@@ -1,0 +1,236 @@
+import { z } from 'zod'
+import * as workbench from './workbench-module'
+
+/**
+ * Runs inside the sandbox's vm context, bundled with zod and the workbench module (the "prelude").
+ * The host talks to it through one function, __esw_dispatch(request: string): string. Only strings cross.
+ */
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+type ModuleRecord = { exports: Record<string, unknown> }
+
+const g = globalThis as unknown as Record<string, unknown>
+const modules = new Map<string, ModuleRecord>()
+const logs: string[] = []
+
+// ---- the clock and randomness the engine controls -------------------------------------------------------
+let clock = 0
+let seed = 1
+const RealDate = Date
+function nextRandom(): number {
+  // mulberry32
+  seed = (seed + 0x6d2b79f5) | 0
+  let t = seed
+  t = Math.imul(t ^ (t >>> 15), t | 1)
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+}
+class EngineDate extends RealDate {
+  constructor(...args: unknown[]) {
+    if (args.length === 0) super(clock)
+    else super(...(args as [number]))
+  }
+  static override now(): number {
+    return clock
+  }
+}
+g.Date = EngineDate
+Math.random = nextRandom
+
+// ---- what user code may not use ---------------------------------------------------------------------------
+for (const name of ['SharedArrayBuffer', 'Atomics', 'WebAssembly', 'ArrayBuffer', 'DataView', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array', 'Float16Array', 'FinalizationRegistry', 'WeakRef']) {
+  delete g[name]
+}
+// A stack-trace hook could hand user code frames of host functions; there is none and there can be none.
+Object.defineProperty(Error, 'prepareStackTrace', { value: undefined, writable: false, configurable: false })
+g.console = {
+  log: (...args: unknown[]) => void logs.push(args.map((a) => (typeof a === 'string' ? a : safeJson(a))).join(' ')),
+  warn: (...args: unknown[]) => void logs.push(args.map(String).join(' ')),
+  error: (...args: unknown[]) => void logs.push(args.map(String).join(' '))
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
+// ---- modules ------------------------------------------------------------------------------------------------
+function requireFor(file: string) {
+  return (name: string) => {
+    if (name === 'workbench') return workbench
+    throw new Error(`${file}: only 'workbench' can be imported in a definition file, not '${name}'`)
+  }
+}
+
+g.__esw_define = (file: string, body: (module: ModuleRecord, exports: Record<string, unknown>, require: (n: string) => unknown) => void) => {
+  const record: ModuleRecord = { exports: {} }
+  body.call(undefined, record, record.exports, requireFor(file))
+  modules.set(file, record)
+}
+
+// ---- definitions --------------------------------------------------------------------------------------------
+type Decider = workbench.Decider<unknown>
+
+function definitionsOf(file: string): Array<{ exportName: string; value: { kind: string; name?: string } }> {
+  const record = modules.get(file)
+  if (!record) throw new Error(`No module ${file} is loaded`)
+  const out: Array<{ exportName: string; value: { kind: string; name?: string } }> = []
+  for (const [exportName, value] of Object.entries(record.exports)) {
+    if (value && typeof value === 'object' && typeof (value as { kind?: unknown }).kind === 'string') out.push({ exportName, value: value as { kind: string } })
+  }
+  return out
+}
+
+function decider(file: string, exportName: string): Decider {
+  const found = definitionsOf(file).find((d) => d.exportName === exportName)
+  if (!found || found.value.kind !== 'decider') throw new Error(`${file} has no decider export '${exportName}'`)
+  return found.value as unknown as Decider
+}
+
+function describe(file: string): Json {
+  return definitionsOf(file).map(({ exportName, value }) => {
+    if (value.kind !== 'decider') return { kind: value.kind, exportName, name: value.name ?? exportName }
+    const d = value as unknown as Decider
+    return {
+      kind: 'decider',
+      exportName,
+      name: String(d.name),
+      streamPrefix: String(d.streamPrefix),
+      description: d.description ?? null,
+      snapshotEvery: typeof d.snapshotEvery === 'number' ? d.snapshotEvery : null,
+      commands: Object.entries(d.commands ?? {}).map(([name, schema]) => ({
+        name,
+        description: (schema as z.ZodType).description ?? null,
+        schema: toJsonSchema(schema as z.ZodType)
+      }))
+    } as Json
+  })
+}
+
+function toJsonSchema(schema: z.ZodType): Json {
+  try {
+    return z.toJSONSchema(schema, { unrepresentable: 'any' }) as Json
+  } catch (error) {
+    return { description: `schema not representable: ${String(error)}` }
+  }
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = ''
+  for (const key of path) out += typeof key === 'number' ? `[${key}]` : out === '' ? String(key) : `.${String(key)}`
+  return out === '' ? '(root)' : out
+}
+
+interface NewEvent {
+  type: string
+  data: Record<string, unknown>
+  metadata?: Record<string, unknown>
+  schemaVersion?: number
+}
+
+function normaliseEvents(result: unknown, where: string): NewEvent[] {
+  if (result && typeof (result as { then?: unknown }).then === 'function') throw new Error(`${where} returned a Promise; decide must return events`)
+  const list = result === undefined || result === null ? [] : Array.isArray(result) ? result : [result]
+  return list.map((e, i) => {
+    if (!e || typeof e !== 'object' || typeof (e as NewEvent).type !== 'string' || !(e as NewEvent).type) {
+      throw new Error(`${where} returned an event without a type at index ${i}`)
+    }
+    const data = (e as NewEvent).data ?? {}
+    if (typeof data !== 'object' || Array.isArray(data)) throw new Error(`${where}: event ${i} (${(e as NewEvent).type}) data must be an object`)
+    return JSON.parse(JSON.stringify({ type: (e as NewEvent).type, data, metadata: (e as NewEvent).metadata, schemaVersion: (e as NewEvent).schemaVersion })) as NewEvent
+  })
+}
+
+function fold(d: Decider, state: unknown, events: Array<Record<string, unknown>>): unknown {
+  let s = state
+  for (const event of events) {
+    clock = typeof event.recordedAt === 'number' ? event.recordedAt : clock
+    s = d.evolve(s, event as never)
+  }
+  return s
+}
+
+type Request =
+  | { op: 'describe'; file: string }
+  | { op: 'decider.initial'; file: string; exportName: string }
+  | { op: 'decider.fold'; file: string; exportName: string; state: Json | null; events: Array<Record<string, unknown>>; steps?: boolean }
+  | {
+      op: 'decider.handle'
+      file: string
+      exportName: string
+      command: { type: string; data: Record<string, unknown>; metadata: Record<string, unknown> }
+      state: Json | null
+      events: Array<Record<string, unknown>>
+      clock: number
+      seed: number
+    }
+  | { op: 'decider.streamId'; file: string; exportName: string; command: { type: string; data: Record<string, unknown> } }
+
+function handle(request: Request): Json {
+  switch (request.op) {
+    case 'describe':
+      return describe(request.file)
+    case 'decider.initial':
+      return decider(request.file, request.exportName).initialState() as Json
+    case 'decider.fold': {
+      const d = decider(request.file, request.exportName)
+      const start = request.state ?? (d.initialState() as Json)
+      if (!request.steps) return { state: fold(d, start, request.events) as Json }
+      let s: unknown = start
+      const states: Json[] = []
+      for (const event of request.events) {
+        s = fold(d, s, [event])
+        states.push(JSON.parse(JSON.stringify(s ?? null)) as Json)
+      }
+      return { state: s as Json, states }
+    }
+    case 'decider.streamId': {
+      const d = decider(request.file, request.exportName)
+      return d.streamId ? d.streamId(request.command) : `${d.streamPrefix}-${String(request.command.data.id)}`
+    }
+    case 'decider.handle': {
+      const d = decider(request.file, request.exportName)
+      const schema = d.commands?.[request.command.type] as z.ZodType | undefined
+      if (!schema || !Object.hasOwn(d.commands, request.command.type)) {
+        return { outcome: 'unknown-command', commands: Object.keys(d.commands ?? {}) }
+      }
+      const parsed = schema.safeParse(request.command.data)
+      if (!parsed.success) {
+        return { outcome: 'invalid', issues: parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })) }
+      }
+      clock = request.clock
+      seed = request.seed
+      const state = fold(d, request.state ?? d.initialState(), request.events)
+      clock = request.clock
+      const command = { type: request.command.type, data: parsed.data as Record<string, unknown>, metadata: request.command.metadata }
+      const streamId = d.streamId ? d.streamId(command) : `${d.streamPrefix}-${String(command.data.id)}`
+      try {
+        const events = normaliseEvents(d.decide(command, state), `${d.name}.decide(${command.type})`)
+        return { outcome: 'decided', streamId, state: JSON.parse(JSON.stringify(state ?? null)) as Json, events: events as unknown as Json }
+      } catch (error) {
+        if (error instanceof workbench.RuleViolation) return { outcome: 'rejected', rule: error.rule, message: error.message }
+        throw error
+      }
+    }
+  }
+}
+
+g.__esw_dispatch = (text: string): string => {
+  logs.length = 0
+  try {
+    const result = handle(JSON.parse(text) as Request)
+    return JSON.stringify({ ok: true, result, logs })
+  } catch (error) {
+    const e = error as { name?: unknown; message?: unknown; stack?: unknown }
+    let described: { name: string; message: string; stack: string }
+    try {
+      described = { name: String(e?.name ?? 'Error'), message: String(e?.message ?? error), stack: typeof e?.stack === 'string' ? e.stack : '' }
+    } catch {
+      described = { name: 'Error', message: 'user code threw a value that cannot be described', stack: '' }
+    }
+    return JSON.stringify({ ok: false, error: described, logs })
+  }
+}

@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Sandbox } from './sandbox'
+
+const decider = (body: string) => `import { defineDecider, reject, z } from 'workbench'
+
+export default defineDecider({
+  name: 'probe',
+  streamPrefix: 'probe',
+  commands: { Run: z.object({ id: z.string() }) },
+  initialState: () => ({ n: 0 }),
+  evolve: (state: { n: number }) => ({ n: state.n + 1 }),
+  decide: (command, state) => {
+${body}
+  }
+})
+`
+
+const handle = (sandbox: Sandbox, file = 'domain/probe.ts', clock = 1_700_000_000_000, seed = 42) =>
+  sandbox.call<{ outcome: string; events?: Array<{ type: string; data: Record<string, unknown> }>; rule?: string }>(
+    { op: 'decider.handle', file, exportName: 'default', command: { type: 'Run', data: { id: '1' }, metadata: { commandId: 'c' } }, state: null, events: [], clock, seed },
+    'probe.decide'
+  )
+
+async function withFile(sandbox: Sandbox, body: string, file = 'domain/probe.ts') {
+  const reports = await sandbox.setFiles(new Map([[file, decider(body)]]))
+  return reports[0]
+}
+
+describe('the sandbox', () => {
+  let sandbox: Sandbox
+  beforeAll(() => {
+    sandbox = new Sandbox({ timeoutMs: 300, memoryMb: 64 })
+  })
+  afterAll(async () => {
+    await sandbox.close()
+  })
+
+  /** After each attack the host is intact and a normal call works. */
+  async function stillWorks() {
+    await withFile(sandbox, "    return { type: 'Ran', data: { ok: true } }")
+    expect((await handle(sandbox)).result).toMatchObject({ outcome: 'decided', events: [{ type: 'Ran', data: { ok: true } }] })
+    expect(typeof process.exit).toBe('function')
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+  }
+
+  it('runs a decider and returns its events', async () => {
+    expect(await withFile(sandbox, "    return [{ type: 'Ran', data: { n: state.n } }]")).toMatchObject({ ok: true })
+    const { result } = await handle(sandbox)
+    expect(result).toEqual({ outcome: 'decided', streamId: 'probe-1', state: { n: 0 }, events: [{ type: 'Ran', data: { n: 0 } }] })
+  })
+
+  it('reports a business rule rejection', async () => {
+    await withFile(sandbox, "    reject('NoProbes', 'probes are refused today')")
+    expect((await handle(sandbox)).result).toEqual({ outcome: 'rejected', rule: 'NoProbes', message: 'probes are refused today' })
+  })
+
+  it('maps an error back to the line and column of the user TypeScript', async () => {
+    await withFile(sandbox, "    const x: { deep?: { value: number } } = {}\n    return { type: 'X', data: { v: x.deep!.value } }")
+    const error = await handle(sandbox).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'UserCodeFailed', details: { file: 'domain/probe.ts', line: 11 } })
+    expect((error as Error).message).toContain('domain/probe.ts:11:')
+  })
+
+  it('reports a syntax error at its place', async () => {
+    const report = await sandbox.setFiles(new Map([['domain/broken.ts', 'export const x = {\n  a: 1,\n  b: ;\n}\n']]))
+    expect(report[0]).toMatchObject({ ok: false, failure: { location: { file: 'domain/broken.ts', line: 3 } } })
+  })
+
+  describe('attacks, each refused or stopped with the host intact and the next call working', () => {
+    const attacks: Array<[string, string, RegExp]> = [
+      ['reaching process through this.constructor.constructor', "    const F = (this as any)?.constructor?.constructor ?? ({} as any).constructor.constructor\n    return { type: 'X', data: { p: String(F('return process')()) } }", /Code generation from strings disallowed|EvalError/],
+      ['reaching process through a function constructor', "    const F = (() => 0).constructor as any\n    return { type: 'X', data: { p: F('return process')() } }", /Code generation from strings disallowed|EvalError/],
+      ['reaching process through an error stack hook', "    ;(Error as any).prepareStackTrace = (_e: unknown, frames: any[]) => frames.map((f) => f.getThis())\n    return { type: 'X', data: { v: typeof (Error as any).prepareStackTrace + ':' + typeof new Error('x').stack } }", /=undefined:string/],
+      ['reaching the host through a returned object prototype', "    const e: any = { type: 'X', data: {} }\n    return { type: 'X', data: { ctor: String(Object.getPrototypeOf(e).constructor.constructor('return globalThis.process')()) } }", /Code generation from strings disallowed|EvalError/],
+      ['require', "    const fs = (globalThis as any).require ? (globalThis as any).require('fs') : require('fs')\n    return { type: 'X', data: { fs: String(fs) } }", /only 'workbench' can be imported|require is not defined/],
+      ['eval', "    return { type: 'X', data: { v: eval('1 + 1') } }", /Code generation from strings disallowed|EvalError/],
+      ['new Function', "    return { type: 'X', data: { v: new Function('return 1')() } }", /Code generation from strings disallowed|EvalError/],
+      ['process and globals of Node', "    return { type: 'X', data: { v: typeof (globalThis as any).process + typeof (globalThis as any).setTimeout + typeof (globalThis as any).fetch } }", /=undefinedundefinedundefined/],
+      ['an endless loop', '    for (;;) {}', /ran longer than 300 ms/],
+      ['a deep recursion', "    const f = (n: number): number => f(n + 1) + 1\n    return { type: 'X', data: { v: f(0) } }", /Maximum call stack/],
+      ['a 2 GB typed allocation', "    const b = new (globalThis as any).Uint8Array(2 * 1024 ** 3)\n    return { type: 'X', data: { n: b.length } }", /Uint8Array is not a constructor|is not defined|Cannot read/],
+      ['a huge string', "    return { type: 'X', data: { s: 'x'.repeat(2 ** 31) } }", /Invalid string length|Invalid count/]
+    ]
+    for (const [name, body, expected] of attacks) {
+      it(name, async () => {
+        await withFile(sandbox, body)
+        const outcome = await handle(sandbox).then(
+          (r) => ({ ok: true as const, r }),
+          (e: Error) => ({ ok: false as const, e })
+        )
+        if (expected.source.startsWith('=')) {
+          // The attack ran but found nothing: the value it returns shows what it could see.
+          expect(outcome.ok).toBe(true)
+          expect((outcome as { r: { result: { events: Array<{ data: { v: string } }> } } }).r.result.events[0].data.v).toBe(expected.source.slice(1))
+        } else {
+          expect(outcome.ok).toBe(false)
+          expect((outcome as { e: Error }).e.message).toMatch(expected)
+        }
+        await stillWorks()
+      })
+    }
+
+    it('polluting Object.prototype stays inside the sandbox', async () => {
+      await withFile(sandbox, "    ;(Object.prototype as any).polluted = 'yes'\n    ;(Array.prototype as any).push = () => 0\n    return { type: 'X', data: {} }")
+      await handle(sandbox)
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+      expect([1].push(2)).toBe(2)
+      await stillWorks()
+    })
+
+    it('a memory bomb kills only the sandbox worker, which is replaced', async () => {
+      const before = sandbox.restarts
+      await withFile(sandbox, "    const keep: number[][] = []\n    for (;;) keep.push(new Array(1_000_000).fill(1))")
+      const error = await handle(sandbox).catch((e: Error) => e)
+      expect((error as Error).message).toMatch(/more than 64 MB|ran longer than/)
+      expect(sandbox.restarts).toBeGreaterThan(before)
+      await stillWorks()
+    }, 30_000)
+
+    it('import() is refused', async () => {
+      await withFile(sandbox, "    void import('fs')\n    return { type: 'X', data: {} }")
+      const outcome = await handle(sandbox).catch((e: Error) => e)
+      // The dynamic import either throws at once or yields a rejected promise; no module is ever loaded.
+      if (outcome instanceof Error) expect(outcome.message).toMatch(/import|workbench/)
+      await stillWorks()
+    })
+  })
+
+  describe('determinism', () => {
+    it('gives identical results twice, even when the code reads Date.now() and Math.random()', async () => {
+      const body = "    return { type: 'Timed', data: { now: Date.now(), iso: new Date().toISOString(), r: Math.random(), r2: Math.random() } }"
+      await withFile(sandbox, body)
+      const a = await handle(sandbox, undefined, 1_700_000_000_000, 7)
+      const other = new Sandbox({ timeoutMs: 300 })
+      await other.setFiles(new Map([['domain/probe.ts', decider(body)]]))
+      const b = await handle(other, undefined, 1_700_000_000_000, 7)
+      await other.close()
+      expect(a.result).toEqual(b.result)
+      const data = (a.result as { events: Array<{ data: { now: number; iso: string; r: number; r2: number } }> }).events[0].data
+      expect(data.now).toBe(1_700_000_000_000)
+      expect(data.iso).toBe(new Date(1_700_000_000_000).toISOString())
+      expect(data.r).not.toBe(data.r2)
+      const c = await handle(sandbox, undefined, 1_700_000_000_000, 8)
+      expect((c.result as { events: Array<{ data: { r: number } }> }).events[0].data.r).not.toBe(data.r)
+    })
+  })
+})
