@@ -91,7 +91,7 @@ describe('the sandbox', () => {
         if (expected.source.startsWith('=')) {
           // The attack ran but found nothing: the value it returns shows what it could see.
           expect(outcome.ok).toBe(true)
-          expect((outcome as { r: { result: { events: Array<{ data: { v: string } }> } } }).r.result.events[0].data.v).toBe(expected.source.slice(1))
+          expect((outcome as unknown as { r: { result: { events: Array<{ data: { v: string } }> } } }).r.result.events[0].data.v).toBe(expected.source.slice(1))
         } else {
           expect(outcome.ok).toBe(false)
           expect((outcome as { e: Error }).e.message).toMatch(expected)
@@ -136,12 +136,12 @@ describe('the sandbox', () => {
       const b = await handle(other, undefined, 1_700_000_000_000, 7)
       await other.close()
       expect(a.result).toEqual(b.result)
-      const data = (a.result as { events: Array<{ data: { now: number; iso: string; r: number; r2: number } }> }).events[0].data
+      const data = (a.result as unknown as { events: Array<{ data: { now: number; iso: string; r: number; r2: number } }> }).events[0].data
       expect(data.now).toBe(1_700_000_000_000)
       expect(data.iso).toBe(new Date(1_700_000_000_000).toISOString())
       expect(data.r).not.toBe(data.r2)
       const c = await handle(sandbox, undefined, 1_700_000_000_000, 8)
-      expect((c.result as { events: Array<{ data: { r: number } }> }).events[0].data.r).not.toBe(data.r)
+      expect((c.result as unknown as { events: Array<{ data: { r: number } }> }).events[0].data.r).not.toBe(data.r)
     })
   })
 })
