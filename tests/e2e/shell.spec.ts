@@ -15,7 +15,7 @@ test('the shell connects and every panel shows', async ({ page }) => {
     await expect(page.getByTestId(`panel-${panel}`)).toBeVisible()
     await screenshot(page, `shell-${panel}`)
   }
-  await expect(page.getByTestId('workspace-path')).toHaveText('none open')
+  await expect(page.getByTestId('workspace-path')).toHaveText(process.env.ESW_E2E_WORKSPACE ?? '')
   expect(errors).toEqual([])
 })
 

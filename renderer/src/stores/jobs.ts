@@ -88,6 +88,15 @@ export const useJobsStore = defineStore('jobs', () => {
     return parsed.success ? parsed.data : null
   })
 
+  /** Why the import did not happen: an upload error, or the job's own error (it names the line). */
+  const importFailure = computed<string | null>(() => {
+    if (importError.value) return importError.value
+    const job = importJob.value
+    if (job?.state === 'failed') return job.error?.message ?? 'The import failed'
+    if (job?.state === 'cancelled') return 'Import cancelled; nothing was imported.'
+    return null
+  })
+
   function remember(job: JobInfo): void {
     jobs.value = { ...jobs.value, [job.id]: mergeJob(jobs.value[job.id], job) }
   }
@@ -174,7 +183,7 @@ export const useJobsStore = defineStore('jobs', () => {
 
   return {
     jobs, exportForm, exportCheck, exportJobId, exportJob, exportOutcome, exportError,
-    importJobId, importJob, importOutcome, importPhase, importFileName, uploaded, uploadTotal, importError,
+    importJobId, importJob, importOutcome, importFailure, importPhase, importFileName, uploaded, uploadTotal, importError,
     remember, startExport, cancel, importFile, cancelImport, open, close
   }
 })

@@ -26,6 +26,8 @@ export const useStreamsStore = defineStore('streams', () => {
   const loading = ref(false)
   const error = ref<string | null>(null)
   const stats = ref<StoreStats | null>(null)
+  /** Counts the times a new query replaced the list (views scroll back to the top). */
+  const listed = ref(0)
   // Answers to a superseded query (the filters changed meanwhile) are dropped.
   let generation = 0
   let filterTimer: ReturnType<typeof setTimeout> | undefined
@@ -54,6 +56,7 @@ export const useStreamsStore = defineStore('streams', () => {
       streams.value = page.streams
       total.value = page.total
       next.value = page.next
+      listed.value++
     } catch (e) {
       if (mine === generation) error.value = `Could not list streams: ${describeError(e)}`
     } finally {
@@ -148,5 +151,5 @@ export const useStreamsStore = defineStore('streams', () => {
     touched.clear()
   }
 
-  return { filters, streams, total, next, loading, error, stats, refresh, loadMore, updateFilters, loadStats, applyAppends, open, close }
+  return { filters, streams, total, next, loading, error, stats, listed, refresh, loadMore, updateFilters, loadStats, applyAppends, open, close }
 })

@@ -1,0 +1,68 @@
+import { createPinia, setActivePinia } from 'pinia'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { fakeClient, installFakeClient, recordedEvent } from './fake-client'
+import { useStreamEventsStore } from './stream-events'
+
+beforeEach(() => setActivePinia(createPinia()))
+
+const page = (versions: number[], next: number | null) => ({
+  streamId: 'order-1',
+  version: 120,
+  state: 'live' as const,
+  events: versions.map((v) => recordedEvent(v, { version: v })),
+  next
+})
+
+describe("a stream's events", () => {
+  it('reads the newest page first, backwards from the end', async () => {
+    const readStream = vi.fn().mockResolvedValue(page([120, 119], 118))
+    installFakeClient(fakeClient({ store: { readStream } }))
+    const events = useStreamEventsStore()
+    await events.openStream('order-1')
+    expect(readStream).toHaveBeenCalledWith({ streamId: 'order-1', from: undefined, direction: 'backwards', limit: 50 })
+    expect(events.events.map((e) => e.version)).toEqual([120, 119])
+    expect(events.version).toBe(120)
+    expect(events.next).toBe(118)
+  })
+
+  it('pages forward with next and back to where it was', async () => {
+    const readStream = vi
+      .fn()
+      .mockResolvedValueOnce(page([1, 2], 3))
+      .mockResolvedValueOnce(page([1, 2], 3))
+      .mockResolvedValueOnce(page([3, 4], 5))
+      .mockResolvedValueOnce(page([1, 2], 3))
+    installFakeClient(fakeClient({ store: { readStream } }))
+    const events = useStreamEventsStore()
+    await events.openStream('order-1')
+    await events.setNewestFirst(false)
+    await events.nextPage()
+    expect(readStream.mock.calls[2][0]).toEqual({ streamId: 'order-1', from: 3, direction: 'forwards', limit: 50 })
+    expect(events.events.map((e) => e.version)).toEqual([3, 4])
+    await events.previousPage()
+    expect(readStream.mock.calls[3][0]).toMatchObject({ from: undefined, direction: 'forwards' })
+    expect(events.previous).toEqual([])
+  })
+
+  it('names the stream when it cannot be read', async () => {
+    installFakeClient(fakeClient({ store: { readStream: () => Promise.reject(new Error('disk on fire')) } }))
+    const events = useStreamEventsStore()
+    await events.openStream('order-1')
+    expect(events.error).toBe('Could not read stream "order-1": disk on fire')
+  })
+
+  it('reloads the page when its stream gets new events, and stops listening on close', async () => {
+    const readStream = vi.fn().mockResolvedValue(page([1], null))
+    const fake = fakeClient({ store: { readStream } })
+    installFakeClient(fake)
+    const events = useStreamEventsStore()
+    await events.openStream('order-1')
+    events.open()
+    readStream.mockClear()
+    fake.emit('store', 'appended', { streamId: 'cart-1', firstPosition: 5, lastPosition: 5, count: 1, types: ['X'] })
+    fake.emit('store', 'appended', { streamId: 'order-1', firstPosition: 6, lastPosition: 6, count: 1, types: ['X'] })
+    expect(readStream).toHaveBeenCalledTimes(1)
+    events.close()
+    expect(fake.listenerCount()).toBe(0)
+  })
+})
