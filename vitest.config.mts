@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
@@ -26,6 +29,8 @@ export default defineConfig({
   test: {
     include: ['main/**/*.test.ts', 'shared/**/*.test.ts', 'renderer/src/**/*.test.ts', 'tests/integration/**/*.test.ts', 'tests/lint/**/*.test.ts'],
     environment: 'node',
+    // Trust, recent workspaces and the default workspace live in a throwaway home, never the user's.
+    env: { ESW_HOME: mkdtempSync(join(tmpdir(), 'esw-home-')) },
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000

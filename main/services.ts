@@ -1,22 +1,33 @@
 import { appendFileSync, existsSync, rmSync, statSync } from 'node:fs'
-import { basename, join } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { randomUUID } from 'node:crypto'
-import { contract, type WorkbenchContract, type WorkbenchInfo } from '../shared/contract'
+import { contract, type SentCommand, type WorkbenchContract, type WorkbenchInfo } from '../shared/contract'
 import { EventHub } from '../shared/rpc/events'
 import { RpcError } from '../shared/rpc/errors'
 import type { Implementation } from '../shared/rpc/contract'
 import { APP_NAME, APP_VERSION } from './app-info'
 import { JobManager } from './jobs/manager'
+import { sandboxPrelude } from './sandbox/prelude'
 import type { JobTask } from './jobs/tasks'
-import { SqliteEventStore } from './store/sqlite-store'
-import { defaultWorkspaceDir, ensureWorkspaceDir } from './workspace/location'
+import { ensureDemoWorkspace } from './workspace/demo-setup'
+import { demoHistoryFiles } from './workspace/demo-template'
+import { workspaceTypings } from './workspace/event-typings'
+import { defaultWorkspaceDir } from './workspace/location'
+import { TrustRegistry } from './workspace/trust'
+import { Workspace } from './workspace/workspace'
 
 export interface WorkbenchOptions {
   host: WorkbenchInfo['host']
-  /** The workspace folder; absent opens the default workspace in the workbench's home folder. */
+  /** The workspace folder; absent opens the demo shop in the workbench's home folder (made on first run). */
   workspaceDir?: string | null
   /** Whether export results link to a download (the browser host serves /exports/). */
   downloads?: boolean
+  /** Where trust and recent workspaces are kept (tests use a temporary one). */
+  trust?: TrustRegistry
+  /** Seed the demo log when the demo is created (tests may skip it). */
+  seedDemo?: boolean
+  /** How many events the demo log gets (default about 100,000). */
+  demoEvents?: number
 }
 
 /** Every service of one workbench, ready to be served over any transport. */
@@ -24,21 +35,22 @@ export interface Workbench {
   contract: WorkbenchContract
   implementation: Implementation<WorkbenchContract>
   events: EventHub<WorkbenchContract>
-  store: SqliteEventStore
   jobs: JobManager
-  workspaceDir: string
+  /** The open workspace (it changes when another one is opened). */
+  workspace(): Workspace
   exportsDir: string
   close(): Promise<void>
 }
 
-/** The composition root: builds every service for one workspace. */
+/** The composition root: builds every service, for whichever workspace is open. */
 export async function openWorkbench(options: WorkbenchOptions): Promise<Workbench> {
   const events = new EventHub<WorkbenchContract>()
-  const paths = ensureWorkspaceDir(options.workspaceDir ?? defaultWorkspaceDir())
+  const trust = options.trust ?? new TrustRegistry()
   // A short busy timeout: the main thread never blocks on another writer; appends retry asynchronously.
-  const store = new SqliteEventStore(paths.database, { busyTimeoutMs: options.host === 'test' ? 5000 : 50 })
-  const stopAppended = store.onAppended((notice) => events.emit('store', 'appended', notice))
-  const uploads = new Map<string, { file: string; received: number; expected: number }>()
+  const busyTimeoutMs = options.host === 'test' ? 5000 : 50
+  const history: SentCommand[] = []
+  const uploads = new Map<string, { file: string; received: number }>()
+  let unbind: Array<() => void> = []
 
   const jobs = new JobManager({
     onUpdate: (job) => events.emit('jobs', 'updated', job),
@@ -49,22 +61,64 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
       return { file: task.outFile, fileName, events: r.events, bytes: r.bytes, downloadUrl: options.downloads ? `/exports/${encodeURIComponent(fileName)}` : null }
     },
     cleanup: (task) => {
-      if (task.kind === 'import' && task.inFile.startsWith(paths.uploads)) rmSync(task.inFile, { force: true })
+      if (task.kind === 'import' && task.inFile.startsWith(current.paths.uploads)) rmSync(task.inFile, { force: true })
+      if (task.kind === 'seed') void current.reload(true)
     }
   })
 
+  const openFolder = async (dir: string | null, create: boolean): Promise<Workspace> => {
+    if (dir === null) {
+      const demoDir = defaultWorkspaceDir()
+      const seed = ensureDemoWorkspace(demoDir, trust)
+      const ws = await Workspace.open(demoDir, { trust, busyTimeoutMs })
+      if (seed && options.seedDemo !== false) {
+        jobs.start({ kind: 'seed', dbFile: ws.paths.database, dir: demoDir, prelude: sandboxPrelude(), historyFiles: demoHistoryFiles, targetEvents: options.demoEvents }, 'Generating the demo shop log')
+      }
+      return ws
+    }
+    if (!create && !existsSync(dir)) throw new RpcError('NotFound', `No folder ${dir}`, { field: 'path' })
+    return Workspace.open(dir, { trust, busyTimeoutMs, createdHere: create && !existsSync(dir) })
+  }
+
+  const bind = (ws: Workspace) => {
+    for (const stop of unbind) stop()
+    unbind = [
+      ws.store.onAppended((notice) => events.emit('store', 'appended', notice)),
+      ws.onChanged((state) => events.emit('workspace', 'changed', state))
+    ]
+  }
+
+  let current = await openFolder(options.workspaceDir ? resolve(options.workspaceDir) : null, true)
+  bind(current)
+
+  const switchTo = async (next: Workspace) => {
+    const old = current
+    current = next
+    bind(next)
+    history.length = 0
+    await old.close()
+    events.emit('workspace', 'changed', next.state())
+    return next.state()
+  }
+
   const notFound = (what: string) => new RpcError('NotFound', what)
+
+  const record = (entry: SentCommand) => {
+    history.unshift(entry)
+    if (history.length > 500) history.pop()
+    events.emit('commands', 'sent', entry)
+  }
 
   const implementation: Implementation<WorkbenchContract> = {
     workbench: {
       info: () => ({
         appName: APP_NAME,
         appVersion: APP_VERSION,
-        workspacePath: paths.dir,
-        workspaceName: basename(paths.dir),
-        trusted: true,
+        workspacePath: current.dir,
+        workspaceName: current.config.name,
+        trusted: current.trusted,
         host: options.host,
-        capabilities: ['store']
+        capabilities: ['store', 'workspaces', 'commands']
       }),
       ping: () => ({ pong: true as const, serverTime: Date.now() }),
       echo: ({ text, repeat }) => {
@@ -74,37 +128,36 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
       }
     },
     store: {
-      append: ({ streamId, events: newEvents, expectedVersion }) => store.appendToStream(streamId, newEvents, { expectedVersion }),
-      readStream: ({ streamId, from, direction, limit }) => store.readStream(streamId, { from, direction, limit }),
-      readAll: ({ filter, from, direction, limit }) => store.readAll({ filter, from, direction, limit }),
+      append: ({ streamId, events: newEvents, expectedVersion }) => current.store.appendToStream(streamId, newEvents, { expectedVersion }),
+      readStream: ({ streamId, from, direction, limit }) => current.store.readStream(streamId, { from, direction, limit }),
+      readAll: ({ filter, from, direction, limit }) => current.store.readAll({ filter, from, direction, limit }),
       readEvent: async (by) => {
-        const event = await store.readEvent(by)
+        const event = await current.store.readEvent(by)
         if (!event) throw notFound('position' in by ? `No event at position ${by.position}` : `No event with id ${by.id}`)
         return event
       },
-      listStreams: (input) => store.listStreams(input),
+      listStreams: (input) => current.store.listStreams(input),
       streamInfo: async ({ streamId }) => {
-        const info = await store.streamInfo(streamId)
+        const info = await current.store.streamInfo(streamId)
         if (!info) throw notFound(`Stream ${streamId} does not exist`)
         return info
       },
-      setStreamMetadata: ({ streamId, metadata }) => store.setStreamMetadata(streamId, metadata),
-      deleteStream: ({ streamId, expectedVersion, mode }) => store.deleteStream(streamId, { expectedVersion, mode }),
-      stats: () => store.stats()
+      setStreamMetadata: ({ streamId, metadata }) => current.store.setStreamMetadata(streamId, metadata),
+      deleteStream: ({ streamId, expectedVersion, mode }) => current.store.deleteStream(streamId, { expectedVersion, mode }),
+      stats: () => current.store.stats()
     },
     jobs: {
       startExport: ({ filter }) => {
         const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-        const outFile = join(paths.exports, `events-${stamp}.ndjson`)
-        const task: JobTask = { kind: 'export', dbFile: paths.database, outFile, filter }
+        const outFile = join(current.paths.exports, `events-${stamp}.ndjson`)
+        const task: JobTask = { kind: 'export', dbFile: current.paths.database, outFile, filter }
         return jobs.start(task, `Export to ${basename(outFile)}`)
       },
-      beginUpload: ({ fileName, bytes }) => {
+      beginUpload: () => {
         const uploadId = randomUUID()
-        const file = join(paths.uploads, `${uploadId}.ndjson`)
+        const file = join(current.paths.uploads, `${uploadId}.ndjson`)
         appendFileSync(file, '')
-        uploads.set(uploadId, { file, received: 0, expected: bytes })
-        void fileName
+        uploads.set(uploadId, { file, received: 0 })
         return { uploadId }
       },
       uploadChunk: ({ uploadId, text }) => {
@@ -118,11 +171,64 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
         const upload = uploads.get(uploadId)
         if (!upload || !existsSync(upload.file)) throw notFound(`No upload ${uploadId}`)
         uploads.delete(uploadId)
-        return jobs.start({ kind: 'import', dbFile: paths.database, inFile: upload.file }, `Import (${statSync(upload.file).size} bytes)`)
+        return jobs.start({ kind: 'import', dbFile: current.paths.database, inFile: upload.file }, `Import (${statSync(upload.file).size} bytes)`)
       },
-      startScavenge: () => jobs.start({ kind: 'scavenge', dbFile: paths.database }, 'Scavenge'),
+      startScavenge: () => jobs.start({ kind: 'scavenge', dbFile: current.paths.database }, 'Scavenge'),
       cancel: ({ jobId }) => jobs.cancel(jobId),
       list: () => jobs.list()
+    },
+    workspace: {
+      state: () => current.state(),
+      trust: () => current.trust(),
+      readFile: ({ path }) => {
+        const file = current.readFile(path)
+        return { path: file.path, source: file.source, modifiedAt: file.modifiedAt }
+      },
+      saveFile: ({ path, source }) => current.saveFile(path, source),
+      deleteFile: ({ path }) => current.deleteFile(path),
+      typings: () => workspaceTypings(current.store),
+      recent: () => trust.recent(),
+      open: async ({ path, create }) => switchTo(await openFolder(resolve(path), create)),
+      resetDemo: async () => {
+        const demoDir = defaultWorkspaceDir()
+        if (current.dir === demoDir) await current.close()
+        rmSync(demoDir, { recursive: true, force: true })
+        const next = await openFolder(null, true)
+        if (current.dir === demoDir) {
+          current = next
+          bind(next)
+          history.length = 0
+          events.emit('workspace', 'changed', next.state())
+          return next.state()
+        }
+        return switchTo(next)
+      }
+    },
+    commands: {
+      deciders: () => current.deciders().map(({ exportName: _e, ...info }) => info),
+      send: async (input) => {
+        current.assertTrusted(`Sending ${input.command}`)
+        const base = { decider: input.decider, command: input.command, data: input.data, sentAt: Date.now() }
+        try {
+          const outcome = await current.commands.send(input)
+          record({
+            ...base,
+            commandId: outcome.commandId,
+            outcome: outcome.outcome,
+            streamId: outcome.streamId,
+            summary:
+              outcome.outcome === 'accepted'
+                ? `${outcome.events.length} event${outcome.events.length === 1 ? '' : 's'}: ${outcome.events.map((e) => e.type).join(', ') || 'none'}`
+                : `${outcome.rule}: ${outcome.message}`
+          })
+          return outcome
+        } catch (error) {
+          const e = error instanceof RpcError ? error : new RpcError('Internal', String(error))
+          record({ ...base, commandId: randomUUID(), outcome: e.code === 'InvalidInput' ? 'invalid' : 'failed', streamId: null, summary: e.message })
+          throw e
+        }
+      },
+      history: () => history
     }
   }
 
@@ -130,14 +236,15 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
     contract,
     implementation,
     events,
-    store,
     jobs,
-    workspaceDir: paths.dir,
-    exportsDir: paths.exports,
+    workspace: () => current,
+    get exportsDir() {
+      return current.paths.exports
+    },
     close: async () => {
-      stopAppended()
+      for (const stop of unbind) stop()
       await jobs.idle()
-      await store.close()
+      await current.close()
     }
   }
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 
 const built = new Map<string, string>()
 
+
 /**
  * The JavaScript file of a worker thread entry. In the built app it sits next to this code (out/main/NAME.js);
  * when running from source (tests) the TypeScript entry is bundled once per process with esbuild.

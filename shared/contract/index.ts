@@ -1,15 +1,21 @@
+import { commandsService } from './commands'
 import { jobsService } from './jobs'
 import { storeService } from './store'
 import { workbenchService } from './workbench'
+import { workspaceService } from './workspace'
 
 /** The whole IPC surface of the workbench: every service, its methods and its events. */
 export const contract = {
   workbench: workbenchService,
   store: storeService,
-  jobs: jobsService
+  jobs: jobsService,
+  workspace: workspaceService,
+  commands: commandsService
 }
 
 export type WorkbenchContract = typeof contract
 export * from './workbench'
 export * from './store'
 export * from './jobs'
+export * from './workspace'
+export * from './commands'

@@ -8,6 +8,7 @@ import { startHostProcess } from './host-process'
 export default async function globalSetup() {
   assertChromium()
   const home = mkdtempSync(join(tmpdir(), 'esw-e2e-'))
+  process.env.ESW_HOME = join(home, 'home')
   const host = await startHostProcess(['--workspace', join(home, 'workspace')])
   process.env.ESW_URL = host.url
   process.env.ESW_E2E_WORKSPACE = join(home, 'workspace')

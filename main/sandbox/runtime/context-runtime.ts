@@ -144,6 +144,14 @@ function normaliseEvents(result: unknown, where: string): NewEvent[] {
   })
 }
 
+function validateCommand(d: Decider, command: { type: string; data: Record<string, unknown> }): { data: Record<string, unknown> } | { outcome: string; [key: string]: Json } {
+  const schema = Object.hasOwn(d.commands ?? {}, command.type) ? (d.commands[command.type] as z.ZodType) : undefined
+  if (!schema) return { outcome: 'unknown-command', commands: Object.keys(d.commands ?? {}) }
+  const parsed = schema.safeParse(command.data)
+  if (!parsed.success) return { outcome: 'invalid', issues: parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })) }
+  return { data: parsed.data as Record<string, unknown> }
+}
+
 function fold(d: Decider, state: unknown, events: Array<Record<string, unknown>>): unknown {
   let s = state
   for (const event of events) {
@@ -168,6 +176,7 @@ type Request =
       seed: number
     }
   | { op: 'decider.streamId'; file: string; exportName: string; command: { type: string; data: Record<string, unknown> } }
+  | { op: 'decider.prepare'; file: string; exportName: string; command: { type: string; data: Record<string, unknown> } }
 
 function handle(request: Request): Json {
   switch (request.op) {
@@ -191,16 +200,19 @@ function handle(request: Request): Json {
       const d = decider(request.file, request.exportName)
       return d.streamId ? d.streamId(request.command) : `${d.streamPrefix}-${String(request.command.data.id)}`
     }
+    case 'decider.prepare': {
+      // Validation and the target stream, before any event is loaded.
+      const d = decider(request.file, request.exportName)
+      const checked = validateCommand(d, request.command)
+      if ('outcome' in checked) return checked
+      const command = { type: request.command.type, data: checked.data }
+      return { outcome: 'prepared', streamId: d.streamId ? d.streamId(command) : `${d.streamPrefix}-${String(command.data.id)}` }
+    }
     case 'decider.handle': {
       const d = decider(request.file, request.exportName)
-      const schema = d.commands?.[request.command.type] as z.ZodType | undefined
-      if (!schema || !Object.hasOwn(d.commands, request.command.type)) {
-        return { outcome: 'unknown-command', commands: Object.keys(d.commands ?? {}) }
-      }
-      const parsed = schema.safeParse(request.command.data)
-      if (!parsed.success) {
-        return { outcome: 'invalid', issues: parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })) }
-      }
+      const checked = validateCommand(d, request.command)
+      if ('outcome' in checked) return checked
+      const parsed = { data: checked.data }
       clock = request.clock
       seed = request.seed
       const state = fold(d, request.state ?? d.initialState(), request.events)

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto'
+import type { CommandOutcome, DeciderInfo } from '../../shared/contract/commands'
+import type { RecordedEvent } from '../../shared/model/events'
+import { RpcError } from '../../shared/rpc/errors'
+import type { SqliteEventStore } from '../store/sqlite-store'
+import { CommandLog } from './command-log'
+import type { CodeRunner } from './runner'
+
+export interface DeciderHandle extends DeciderInfo {
+  exportName: string
+}
+
+export interface SendCommand {
+  decider: string
+  command: string
+  data: Record<string, unknown>
+  commandId?: string
+  correlationId?: string
+  causationId?: string
+  idempotencyKey?: string
+  /** The engine clock for decide (recordedAt comes from the store's clock). */
+  now?: number
+}
+
+type HandleAnswer =
+  | { outcome: 'prepared'; streamId: string }
+  | { outcome: 'unknown-command'; commands: string[] }
+  | { outcome: 'invalid'; issues: Array<{ path: string; message: string }> }
+  | { outcome: 'rejected'; rule: string; message: string }
+  | { outcome: 'decided'; streamId: string; state: unknown; events: Array<{ type: string; data: Record<string, unknown>; metadata?: Record<string, unknown>; schemaVersion?: number }> }
+
+interface CachedState {
+  version: number
+  state: unknown
+}
+
+const MAX_RETRIES = 5
+const STATE_CACHE_SIZE = 10_000
+
+/**
+ * The write side: validate the command against its schema, load the stream, fold evolve, call decide, append
+ * with the loaded version as expected version (retrying a bounded number of times on a conflict). Events carry
+ * the command's correlation and causation ids. A command with an idempotency key that was seen before returns
+ * the first outcome.
+ */
+export class CommandBus {
+  private readonly log: CommandLog
+  /** Folded state per stream, so a command folds only the events it has not seen. Cleared when code changes. */
+  private readonly states = new Map<string, CachedState>()
+
+  constructor(
+    private readonly store: SqliteEventStore,
+    private readonly runner: CodeRunner,
+    private deciders: DeciderHandle[]
+  ) {
+    this.log = new CommandLog(store.db)
+  }
+
+  setDeciders(deciders: DeciderHandle[]): void {
+    this.deciders = deciders
+    this.states.clear()
+  }
+
+  list(): DeciderHandle[] {
+    return this.deciders
+  }
+
+  async send(input: SendCommand): Promise<CommandOutcome> {
+    if (input.idempotencyKey) {
+      const previous = this.log.find(input.idempotencyKey)
+      if (previous) return { ...previous, repeated: true }
+    }
+    const decider = this.deciders.find((d) => d.name === input.decider)
+    if (!decider) {
+      throw new RpcError('NotFound', `No decider named ${input.decider}; the workspace has ${this.deciders.map((d) => d.name).join(', ') || 'none'}`, {
+        field: 'decider'
+      })
+    }
+    const commandId = input.commandId ?? randomUUID()
+    const metadata = {
+      commandId,
+      correlationId: input.correlationId ?? commandId,
+      causationId: commandId,
+      ...(input.causationId ? { commandCausationId: input.causationId } : {}),
+      ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {})
+    }
+    const where = `${decider.name}.${input.command}`
+    const command = { type: input.command, data: input.data, metadata }
+
+    // Validation and the target stream first, before any event is loaded.
+    const prepared = (await this.runner.call<HandleAnswer>({ op: 'decider.prepare', file: decider.file, exportName: decider.exportName, command }, where)).result
+    if (prepared.outcome !== 'prepared') this.throwInvalid(prepared, decider, input)
+    const streamId = prepared.streamId
+    for (let attempt = 0; ; attempt++) {
+      const cached = this.states.get(streamId)
+      const { events, version } = this.loadSince(streamId, cached?.version ?? 0)
+      const answer = await this.handle(decider, command, cached ? cached.state : null, events, input, where, streamId)
+      if (answer.outcome === 'rejected') {
+        const outcome: CommandOutcome = { outcome: 'rejected', commandId, streamId, rule: answer.rule, message: answer.message, repeated: false }
+        if (input.idempotencyKey) this.log.remember(input.idempotencyKey, outcome)
+        return outcome
+      }
+      if (answer.outcome !== 'decided') this.throwInvalid(answer, decider, input)
+      this.remember(streamId, { version, state: answer.state })
+      if (answer.events.length === 0) {
+        const outcome: CommandOutcome = { outcome: 'accepted', commandId, streamId, events: [], repeated: false }
+        if (input.idempotencyKey) this.log.remember(input.idempotencyKey, outcome)
+        return outcome
+      }
+      try {
+        const result = await this.store.appendToStream(
+          streamId,
+          answer.events.map((e) => ({ type: e.type, data: e.data, schemaVersion: e.schemaVersion, metadata: { ...e.metadata, ...metadata } })),
+          { expectedVersion: version }
+        )
+        const stored = this.store.readAllSync({ from: result.firstPosition!, limit: answer.events.length, filter: { streamId } }).events
+        const outcome: CommandOutcome = { outcome: 'accepted', commandId, streamId, events: stored, repeated: false }
+        if (input.idempotencyKey) this.log.remember(input.idempotencyKey, outcome)
+        return outcome
+      } catch (error) {
+        if ((error as RpcError).code !== 'WrongExpectedVersion' || attempt >= MAX_RETRIES) throw error
+        this.states.delete(streamId)
+      }
+    }
+  }
+
+  private remember(streamId: string, entry: CachedState) {
+    if (this.states.size >= STATE_CACHE_SIZE) this.states.delete(this.states.keys().next().value!)
+    this.states.set(streamId, entry)
+  }
+
+  private loadSince(streamId: string, after: number): { events: RecordedEvent[]; version: number } {
+    const events: RecordedEvent[] = []
+    let from: number | null = after + 1
+    let version = after
+    while (from !== null) {
+      const page = this.store.readStreamSync(streamId, { from, limit: 1000 })
+      if (page.state === 'tombstoned') throw new RpcError('StreamDeleted', `Stream ${streamId} is tombstoned; commands to it are refused`, { streamId })
+      events.push(...page.events)
+      version = page.version
+      from = page.next
+    }
+    return { events, version }
+  }
+
+  private async handle(decider: DeciderHandle, command: object, state: unknown, events: RecordedEvent[], input: SendCommand, where: string, salt: string): Promise<HandleAnswer> {
+    const now = input.now ?? Date.now()
+    const { result } = await this.runner.call<HandleAnswer>(
+      { op: 'decider.handle', file: decider.file, exportName: decider.exportName, command, state: state ?? null, events, clock: now, seed: seedOf(`${salt}:${(command as { metadata: { commandId: string } }).metadata.commandId}`) },
+      where
+    )
+    return result
+  }
+
+  private throwInvalid(answer: HandleAnswer, decider: DeciderHandle, input: SendCommand): never {
+    if (answer.outcome === 'unknown-command') {
+      throw new RpcError('InvalidInput', `Decider ${decider.name} has no command ${input.command}; it has ${answer.commands.join(', ')}`, { field: 'command' })
+    }
+    if (answer.outcome === 'invalid') {
+      const text = answer.issues.map((i) => `${i.path}: ${i.message}`).join('; ')
+      throw new RpcError('InvalidInput', `Invalid ${input.command} command: ${text}`, { issues: answer.issues })
+    }
+    throw new RpcError('Internal', `Unexpected answer from ${decider.name}`)
+  }
+}
+
+/** A 32-bit seed from text, so each command's randomness is fixed by its id. */
+export function seedOf(text: string): number {
+  let h = 2166136261
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = Math.imul(h, 16777619)
+  }
+  return h | 0
+}

@@ -1,0 +1,55 @@
+import { RpcError } from '../../shared/rpc/errors'
+import { CommandBus, type DeciderHandle } from '../cqrs/command-bus'
+import { inThreadRunner } from '../cqrs/runner'
+import { SandboxContext } from '../sandbox/context'
+import { userCodeError } from '../sandbox/sandbox'
+import type { WorkProgress } from '../store/ndjson'
+import { SqliteEventStore } from '../store/sqlite-store'
+import { generateDemoLog, type DemoClock, type SendCommand } from '../workspace/demo/generator'
+import { listDefinitionFiles } from '../workspace/definition-files'
+
+/**
+ * Generates the demo shop's log by sending commands through the workspace's own deciders, in a sandbox context
+ * in this (job) thread, with the store's clock moved by the generator through simulated weeks.
+ */
+export async function seedDemo(task: { dbFile: string; dir: string; prelude: string; historyFiles: Record<string, string>; targetEvents?: number }, progress: WorkProgress): Promise<unknown> {
+  let now = Date.UTC(2026, 8, 1)
+  const clock: DemoClock = { set: (ms: number) => void (now = ms), now: () => now }
+  const store = new SqliteEventStore(task.dbFile, { now: () => now })
+  const context = new SandboxContext(task.prelude, 10_000)
+  try {
+    const files = [...listDefinitionFiles(task.dir).map((f) => [f.path, f.source] as const), ...Object.entries(task.historyFiles)]
+    const handles: DeciderHandle[] = []
+    for (const [file, source] of files) {
+      const loaded = context.load(file, source)
+      if (!loaded.ok) throw userCodeError(loaded.failure, `loading ${file}`)
+      const answer = context.call(JSON.stringify({ op: 'describe', file }))
+      if (!answer.ok) throw userCodeError(answer.failure, `describing ${file}`)
+      for (const d of JSON.parse(answer.result) as Array<DeciderHandle & { kind: string }>) {
+        if (d.kind === 'decider') handles.push({ ...d, file })
+      }
+    }
+    const runner = inThreadRunner(context)
+    const current = handles.filter((h) => !h.file.startsWith('history/'))
+    const buses = new Map<string, CommandBus>([['current', new CommandBus(store, runner, current)]])
+    for (const old of handles.filter((h) => h.file.startsWith('history/'))) {
+      const name = old.file.replace(/^history\//, '').replace(/\.ts$/, '')
+      buses.set(name, new CommandBus(store, runner, [...current.filter((h) => h.name !== old.name), old]))
+    }
+    const send: SendCommand = async (decider, command, data, metadata, options) => {
+      const bus = buses.get(options?.deciderOverride ?? 'current')
+      if (!bus) throw new RpcError('NotFound', `No historical decider ${options?.deciderOverride}`)
+      const outcome = await bus.send({ decider, command, data, commandId: metadata.commandId, correlationId: metadata.correlationId, causationId: metadata.causationId, now })
+      return outcome.outcome === 'accepted' ? { ok: true, events: outcome.events.length } : { ok: false, rejected: { rule: outcome.rule, message: outcome.message } }
+    }
+    return await generateDemoLog({
+      send,
+      clock,
+      targetEvents: task.targetEvents,
+      onProgress: (done, total) => progress.onProgress?.(done, total),
+      isCancelled: progress.isCancelled
+    })
+  } finally {
+    await store.close()
+  }
+}

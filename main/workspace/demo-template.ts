@@ -1,0 +1,20 @@
+import carts from './demo/template/domain/carts.ts?raw'
+import inventory from './demo/template/domain/inventory.ts?raw'
+import orders from './demo/template/domain/orders.ts?raw'
+import payments from './demo/template/domain/payments.ts?raw'
+import shipping from './demo/template/domain/shipping.ts?raw'
+import cartsV1 from './demo/history/carts.v1.ts?raw'
+
+/** The demo shop's definition files, shipped inside the app as text and copied into a new demo workspace. */
+export const demoTemplateFiles: Record<string, string> = {
+  'domain/carts.ts': carts,
+  'domain/inventory.ts': inventory,
+  'domain/orders.ts': orders,
+  'domain/payments.ts': payments,
+  'domain/shipping.ts': shipping
+}
+
+/** Code the shop ran earlier in its life; the generator uses it for the older part of the log. */
+export const demoHistoryFiles: Record<string, string> = {
+  'history/carts.v1.ts': cartsV1
+}

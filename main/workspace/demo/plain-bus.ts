@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { RuleViolation, type Decider } from 'workbench'
+import { SqliteEventStore } from '../../store/sqlite-store'
+import type { DemoClock, SendCommand } from './generator'
+import cartsV1 from './history/carts.v1'
+import { eventIdFor } from './ids'
+import carts from './template/domain/carts'
+import inventory from './template/domain/inventory'
+import orders from './template/domain/orders'
+import payments from './template/domain/payments'
+import shipping from './template/domain/shipping'
+
+/**
+ * The demo deciders run in-process over a real SqliteEventStore in a temporary folder: no sandbox, no snapshots,
+ * each command reads its whole stream. The tests' harness, and the plain-Node baseline of the benchmark.
+ */
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each decider has its own state type
+type AnyDecider = Decider<any>
+
+const deciders: Record<string, AnyDecider> = { carts, orders, inventory, payments, shipping }
+const overrides: Record<string, AnyDecider> = { 'carts.v1': cartsV1 }
+
+export interface PlainBus {
+  send: SendCommand
+  clock: DemoClock
+  store: SqliteEventStore
+  /** Closes the store and deletes the temporary folder. */
+  close(): void
+}
+
+export function createPlainBus(): PlainBus {
+  const dir = mkdtempSync(join(tmpdir(), 'esw-demo-'))
+  let simulatedNow = 0
+  const store = new SqliteEventStore(join(dir, 'events.db'), { now: () => simulatedNow })
+
+  const send: SendCommand = async (name, type, data, metadata, options = {}) => {
+    const decider = options.deciderOverride ? overrides[options.deciderOverride] : deciders[name]
+    const schema = decider?.commands[type]
+    if (!schema) throw new Error(`Decider ${name} has no command ${type}`)
+    const command = { type, data: schema.parse(data) as Record<string, unknown>, metadata: { ...metadata } }
+    const streamId = decider.streamId ? decider.streamId(command) : `${decider.streamPrefix}-${String(command.data.id)}`
+
+    let state = decider.initialState()
+    let version = 0
+    for (let from: number | null = 1; from !== null; ) {
+      const page = await store.readStream(streamId, { from, limit: 1000 })
+      for (const event of page.events) state = decider.evolve(state, event)
+      version = page.version
+      from = page.next
+    }
+
+    let decided
+    try {
+      decided = decider.decide(command, state)
+    } catch (error) {
+      if (error instanceof RuleViolation) return { ok: false, rejected: { rule: error.rule, message: error.message } }
+      throw error
+    }
+    const events = (Array.isArray(decided) ? decided : [decided]).map((event, index) => ({
+      id: eventIdFor(metadata.commandId, index),
+      type: event.type,
+      data: event.data,
+      schemaVersion: event.schemaVersion,
+      metadata: { ...event.metadata, ...metadata }
+    }))
+    await store.appendToStream(streamId, events, { expectedVersion: version })
+    return { ok: true, events: events.length }
+  }
+
+  return {
+    send,
+    clock: { set: (ms) => void (simulatedNow = ms) },
+    store,
+    close() {
+      store.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}

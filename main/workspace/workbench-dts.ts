@@ -1,0 +1,163 @@
+/**
+ * The declarations of the `workbench` module for the editor (Monaco's TypeScript worker). They describe the same
+ * API as main/sandbox/runtime/workbench-module.ts, with a small typed subset of zod. A test compiles the demo
+ * workspace against them, so they cannot drift from what definition files use.
+ */
+export const WORKBENCH_DTS = `declare module 'workbench/zod' {
+  export interface ZodType<Out = unknown, In = Out> {
+    readonly _output: Out
+    readonly _input: In
+    optional(): ZodType<Out | undefined, In | undefined>
+    nullable(): ZodType<Out | null, In | null>
+    nullish(): ZodType<Out | null | undefined, In | null | undefined>
+    default(value: Out): ZodType<Out, In | undefined>
+    describe(description: string): this
+    refine(check: (value: Out) => boolean, message?: string | { message?: string }): this
+    array(): ZodArray<ZodType<Out, In>>
+    readonly description?: string
+  }
+  export interface ZodString extends ZodType<string> {
+    min(length: number, message?: string): ZodString
+    max(length: number, message?: string): ZodString
+    length(length: number, message?: string): ZodString
+    regex(pattern: RegExp, message?: string): ZodString
+    email(message?: string): ZodString
+    uuid(message?: string): ZodString
+    url(message?: string): ZodString
+    startsWith(prefix: string, message?: string): ZodString
+    trim(): ZodString
+    nonempty(message?: string): ZodString
+  }
+  export interface ZodNumber extends ZodType<number> {
+    int(message?: string): ZodNumber
+    positive(message?: string): ZodNumber
+    nonnegative(message?: string): ZodNumber
+    negative(message?: string): ZodNumber
+    min(value: number, message?: string): ZodNumber
+    max(value: number, message?: string): ZodNumber
+    gt(value: number, message?: string): ZodNumber
+    gte(value: number, message?: string): ZodNumber
+    lt(value: number, message?: string): ZodNumber
+    lte(value: number, message?: string): ZodNumber
+    multipleOf(value: number, message?: string): ZodNumber
+  }
+  export interface ZodArray<T extends ZodType> extends ZodType<Array<output<T>>, Array<input<T>>> {
+    min(length: number, message?: string): ZodArray<T>
+    max(length: number, message?: string): ZodArray<T>
+    nonempty(message?: string): ZodArray<T>
+    length(length: number, message?: string): ZodArray<T>
+  }
+  type Shape = Record<string, ZodType<any, any>>
+  type OptionalKeys<S extends Shape> = { [K in keyof S]: undefined extends output<S[K]> ? K : never }[keyof S]
+  type Flat<T> = { [K in keyof T]: T[K] }
+  type ObjectOutput<S extends Shape> = Flat<{ [K in Exclude<keyof S, OptionalKeys<S>>]: output<S[K]> } & { [K in OptionalKeys<S>]?: output<S[K]> }>
+  export interface ZodObject<S extends Shape> extends ZodType<ObjectOutput<S>> {
+    readonly shape: S
+    strict(): ZodObject<S>
+    passthrough(): ZodObject<S>
+    partial(): ZodObject<{ [K in keyof S]: ZodType<output<S[K]> | undefined> }>
+    extend<E extends Shape>(extra: E): ZodObject<Omit<S, keyof E> & E>
+    pick<K extends keyof S>(keys: { [P in K]: true }): ZodObject<Pick<S, K>>
+    omit<K extends keyof S>(keys: { [P in K]: true }): ZodObject<Omit<S, K>>
+  }
+  export type output<T> = T extends ZodType<infer O, any> ? O : never
+  export type input<T> = T extends ZodType<any, infer I> ? I : never
+  export type { output as infer }
+  export function string(message?: string): ZodString
+  export function number(message?: string): ZodNumber
+  export function int(message?: string): ZodNumber
+  export function boolean(): ZodType<boolean>
+  export function literal<T extends string | number | boolean | null>(value: T): ZodType<T>
+  function enum_<const T extends readonly [string, ...string[]]>(values: T): ZodType<T[number]>
+  export { enum_ as enum }
+  export function array<T extends ZodType<any, any>>(item: T): ZodArray<T>
+  export function object<S extends Shape>(shape: S): ZodObject<S>
+  export function strictObject<S extends Shape>(shape: S): ZodObject<S>
+  export function union<T extends readonly ZodType<any, any>[]>(options: T): ZodType<output<T[number]>>
+  export function discriminatedUnion<T extends readonly ZodType<any, any>[]>(key: string, options: T): ZodType<output<T[number]>>
+  export function record<V extends ZodType<any, any>>(key: ZodType<string>, value: V): ZodType<Record<string, output<V>>>
+  export function optional<T extends ZodType<any, any>>(inner: T): ZodType<output<T> | undefined>
+  export function nullable<T extends ZodType<any, any>>(inner: T): ZodType<output<T> | null>
+  export function unknown(): ZodType<unknown>
+  export function any(): ZodType<any>
+  export function uuid(message?: string): ZodString
+  export function email(message?: string): ZodString
+}
+
+declare module 'workbench' {
+  import * as z from 'workbench/zod'
+  /** Filled in from the workspace's own log: event type → { schemaVersion, data }. */
+  export interface EventCatalog {}
+
+  type CatalogEvent = {
+    [K in keyof EventCatalog]: EventCatalog[K] extends infer V ? (V extends { data: infer D; schemaVersion: infer S } ? { type: K; data: D; schemaVersion: S } : never) : never
+  }[keyof EventCatalog]
+
+  interface EventCommon {
+    metadata: Record<string, unknown> | null
+    streamId: string
+    version: number
+    position: number
+    recordedAt: number
+  }
+
+  /** An event as user code receives it: one of the types found in the log, or any event. */
+  export type WorkbenchEvent = [CatalogEvent] extends [never]
+    ? EventCommon & { type: string; data: any; schemaVersion: number }
+    : EventCommon & CatalogEvent
+
+  /** An event as decide returns it. */
+  export interface NewEvent {
+    type: string
+    data: Record<string, unknown>
+    metadata?: Record<string, unknown>
+    schemaVersion?: number
+  }
+
+  export interface CommandMetadata {
+    commandId: string
+    correlationId: string
+    causationId?: string
+    idempotencyKey?: string
+    [key: string]: unknown
+  }
+
+  type CommandOf<C extends Record<string, z.ZodType<any, any>>> = { [K in keyof C & string]: { type: K; data: z.infer<C[K]>; metadata: CommandMetadata } }[keyof C & string]
+
+  export interface DeciderConfig<State, C extends Record<string, z.ZodType<any, any>>> {
+    name: string
+    /** Streams of this decider are named \\\`<streamPrefix>-<id>\\\`. */
+    streamPrefix: string
+    description?: string
+    /** Command name → the schema of its data. */
+    commands: C
+    /** Which stream a command goes to; by default \\\`<streamPrefix>-<data.id>\\\`. */
+    streamId?: (command: { type: keyof C & string; data: z.infer<C[keyof C]> }) => string
+    initialState: () => State
+    evolve: (state: State, event: WorkbenchEvent) => State
+    decide: (command: CommandOf<C>, state: State) => NewEvent | NewEvent[]
+    /** Take a snapshot every N events when replaying. */
+    snapshotEvery?: number
+  }
+
+  export interface Decider<State = unknown, C extends Record<string, z.ZodType<any, any>> = Record<string, z.ZodType<any, any>>> extends DeciderConfig<State, C> {
+    readonly kind: 'decider'
+  }
+
+  export function defineDecider<State, C extends Record<string, z.ZodType<any, any>> = Record<string, z.ZodType<any, any>>>(config: DeciderConfig<State, C>): Decider<State, C>
+  export function defineProjection<T extends object>(config: T): T & { readonly kind: 'projection' }
+  export function defineUpcaster<T extends object>(config: T): T & { readonly kind: 'upcaster' }
+  export function defineSaga<T extends object>(config: T): T & { readonly kind: 'saga' }
+
+  /** Refuses a command because a business rule says no: \\\`reject('NoNegativeStock', 'Only 2 left of sku-1')\\\`. */
+  export function reject(rule: string, message: string): never
+
+  export class RuleViolation extends Error {
+    readonly rule: string
+    constructor(rule: string, message: string)
+  }
+
+  /** zod (a typed subset for the editor; at run time it is the whole of zod 4). */
+  export * as z from 'workbench/zod'
+}
+`

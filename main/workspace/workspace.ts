@@ -1,0 +1,189 @@
+import { existsSync, mkdirSync } from 'node:fs'
+import { EventEmitter } from 'node:events'
+import type { CodeProblem, WorkspaceState } from '../../shared/contract/workspace'
+import { RpcError } from '../../shared/rpc/errors'
+import { CommandBus, type DeciderHandle } from '../cqrs/command-bus'
+import { Sandbox, userCodeError } from '../sandbox/sandbox'
+import { SqliteEventStore } from '../store/sqlite-store'
+import { readConfig, writeConfig, type WorkspaceConfig } from './config'
+import { deleteDefinitionFile, listDefinitionFiles, writeDefinitionFile, type DefinitionFile } from './definition-files'
+import { ensureWorkspaceDir } from './location'
+import type { TrustRegistry } from './trust'
+import { watchDefinitions } from './watcher'
+
+type Described = { kind: 'decider' | 'projection' | 'upcaster' | 'saga'; exportName: string; name: string } & Partial<DeciderHandle>
+
+export interface WorkspaceOptions {
+  trust: TrustRegistry
+  /** Busy timeout of the store's connection (short on the app's main thread). */
+  busyTimeoutMs?: number
+  /** Whether to follow definition files changed on disk. */
+  watch?: boolean
+}
+
+/**
+ * One open workspace folder: its store, its definition files loaded into a sandbox (only when trusted), its
+ * command bus, and a watcher that picks up files edited elsewhere.
+ */
+export class Workspace {
+  readonly dir: string
+  readonly store: SqliteEventStore
+  readonly sandbox: Sandbox
+  readonly commands: CommandBus
+  readonly paths: ReturnType<typeof ensureWorkspaceDir>
+  config: WorkspaceConfig
+  private files: DefinitionFile[] = []
+  private definitions: Described[] = []
+  private problems: CodeProblem[] = []
+  private revision = 0
+  private signature = ''
+  private stopWatching: (() => void) | null = null
+  private readonly emitter = new EventEmitter()
+  private loading: Promise<void> = Promise.resolve()
+
+  private constructor(dir: string, private readonly options: WorkspaceOptions) {
+    this.paths = ensureWorkspaceDir(dir)
+    this.dir = this.paths.dir
+    this.config = readConfig(this.dir)
+    this.store = new SqliteEventStore(this.paths.database, { busyTimeoutMs: options.busyTimeoutMs })
+    this.sandbox = new Sandbox({ timeoutMs: this.config.settings.userCodeTimeoutMs, memoryMb: this.config.settings.userCodeMemoryMb })
+    this.commands = new CommandBus(this.store, this.sandbox, [])
+  }
+
+  /** Opens a folder as a workspace. `createdHere` marks a workspace made by this workbench, which is trusted. */
+  static async open(dir: string, options: WorkspaceOptions & { createdHere?: boolean }): Promise<Workspace> {
+    const isNew = !existsSync(dir)
+    if (isNew) mkdirSync(dir, { recursive: true })
+    const workspace = new Workspace(dir, options)
+    if (!existsSync(`${workspace.dir}/workbench.json`)) writeConfig(workspace.dir, workspace.config)
+    if (options.createdHere || isNew) options.trust.trust(workspace.dir)
+    options.trust.remember(workspace.dir, workspace.config.name)
+    await workspace.reload(true)
+    if (options.watch !== false) workspace.stopWatching = watchDefinitions(workspace.dir, () => void workspace.reload(false))
+    return workspace
+  }
+
+  get trusted(): boolean {
+    return this.options.trust.isTrusted(this.dir)
+  }
+
+  onChanged(listener: (state: WorkspaceState) => void): () => void {
+    this.emitter.on('changed', listener)
+    return () => this.emitter.off('changed', listener)
+  }
+
+  state(): WorkspaceState {
+    return {
+      path: this.dir,
+      name: this.config.name,
+      description: this.config.description ?? null,
+      demo: this.config.demo ?? false,
+      trusted: this.trusted,
+      files: this.files.map((f) => ({ path: f.path, kind: f.kind, modifiedAt: f.modifiedAt })),
+      definitions: this.definitions.map((d) => ({ kind: d.kind, name: d.name, file: d.file ?? '', exportName: d.exportName })),
+      problems: this.problems,
+      revision: this.revision
+    }
+  }
+
+  readFile(path: string): DefinitionFile {
+    const file = listDefinitionFiles(this.dir).find((f) => f.path === path)
+    if (!file) throw new RpcError('NotFound', `No definition file ${path} in ${this.config.name}`, { path })
+    return file
+  }
+
+  async saveFile(path: string, source: string): Promise<WorkspaceState> {
+    writeDefinitionFile(this.dir, path, source)
+    await this.reload(true)
+    return this.state()
+  }
+
+  async deleteFile(path: string): Promise<WorkspaceState> {
+    deleteDefinitionFile(this.dir, path)
+    await this.reload(true)
+    return this.state()
+  }
+
+  async trust(): Promise<WorkspaceState> {
+    this.options.trust.trust(this.dir)
+    await this.reload(true)
+    return this.state()
+  }
+
+  /** Deciders of the loaded code (none while untrusted). */
+  deciders(): DeciderHandle[] {
+    return this.commands.list()
+  }
+
+  /** Throws Untrusted when code may not run yet. */
+  assertTrusted(action: string): void {
+    if (!this.trusted) {
+      throw new RpcError('Untrusted', `${action} runs this workspace's code, and ${this.config.name} is not trusted yet. Trust it in the Workspace panel first.`)
+    }
+  }
+
+  /** Re-reads the definition files; loads them into a fresh sandbox when trusted. Serialised, so saves never interleave. */
+  reload(force: boolean): Promise<void> {
+    this.loading = this.loading.then(() => this.doReload(force)).catch((error: unknown) => {
+      this.problems = [{ file: '', line: null, column: null, message: `Loading the workspace's code failed: ${error instanceof Error ? error.message : String(error)}`, severity: 'error' }]
+      this.emitter.emit('changed', this.state())
+    })
+    return this.loading
+  }
+
+  private async doReload(force: boolean): Promise<void> {
+    const files = listDefinitionFiles(this.dir)
+    const signature = JSON.stringify([this.trusted, files.map((f) => [f.path, f.source.length, f.modifiedAt])])
+    if (!force && signature === this.signature) return
+    this.signature = signature
+    this.files = files
+    const problems: CodeProblem[] = []
+    const definitions: Described[] = []
+    if (this.trusted) {
+      const reports = await this.sandbox.setFiles(new Map(files.map((f) => [f.path, f.source])))
+      for (const report of reports) {
+        if (!report.ok && report.failure) {
+          const error = userCodeError(report.failure, `loading ${report.file}`)
+          problems.push({ file: report.file, line: report.failure.location?.line ?? null, column: report.failure.location?.column ?? null, message: error.message, severity: 'error' })
+          continue
+        }
+        try {
+          const { result } = await this.sandbox.call<Described[]>({ op: 'describe', file: report.file }, `describing ${report.file}`)
+          for (const d of result) definitions.push({ ...d, file: report.file })
+        } catch (error) {
+          const details = (error as RpcError).details as { line?: number; column?: number } | undefined
+          problems.push({ file: report.file, line: details?.line ?? null, column: details?.column ?? null, message: (error as Error).message, severity: 'error' })
+        }
+      }
+      const seen = new Map<string, string>()
+      for (const d of definitions) {
+        const key = `${d.kind}:${d.name}`
+        if (seen.has(key)) problems.push({ file: d.file!, line: null, column: null, message: `${d.kind} ${d.name} is also defined in ${seen.get(key)}`, severity: 'warning' })
+        else seen.set(key, d.file!)
+      }
+    }
+    this.definitions = definitions
+    this.problems = problems
+    this.commands.setDeciders(
+      definitions
+        .filter((d) => d.kind === 'decider')
+        .map((d) => ({
+          name: d.name,
+          exportName: d.exportName,
+          file: d.file!,
+          streamPrefix: d.streamPrefix ?? d.name,
+          description: d.description ?? null,
+          commands: d.commands ?? []
+        }))
+    )
+    this.revision++
+    this.emitter.emit('changed', this.state())
+  }
+
+  async close(): Promise<void> {
+    this.stopWatching?.()
+    await this.loading
+    await this.sandbox.close()
+    await this.store.close()
+  }
+}

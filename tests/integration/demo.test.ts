@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { contract, type JobInfo } from '../../shared/contract'
+import { connect } from '../../shared/rpc/client'
+import { createMemoryPair } from '../../shared/rpc/memory'
+import { serve } from '../../shared/rpc/server'
+import { openWorkbench } from '../../main/services'
+import { TrustRegistry } from '../../main/workspace/trust'
+
+describe('the demo workspace', () => {
+  it('is created on first run, trusted, and its log generated through the deciders in a job', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'esw-demo-'))
+    const previous = process.env.ESW_HOME
+    process.env.ESW_HOME = home
+    try {
+      const updates: JobInfo[] = []
+      const workbench = await openWorkbench({ host: 'test', trust: new TrustRegistry(home), demoEvents: 3000 })
+      const [a, b] = createMemoryPair()
+      serve(workbench.contract, workbench.implementation, a, { events: workbench.events })
+      const client = connect(contract, b)
+      client.jobs.on('updated', (job) => updates.push(job))
+      const state = await client.workspace.state()
+      expect(state).toMatchObject({ name: 'Demo shop', demo: true, trusted: true })
+      expect(state.definitions.filter((d) => d.kind === 'decider').map((d) => d.name).sort()).toEqual(['carts', 'inventory', 'orders', 'payments', 'shipping'])
+      await workbench.jobs.idle()
+      const [seed] = await client.jobs.list()
+      expect(seed).toMatchObject({ kind: 'seed', state: 'succeeded' })
+      const stats = await client.store.stats()
+      expect(stats.events).toBeGreaterThan(2500)
+      expect(stats.eventTypes.map((t) => t.type)).toContain('ItemAdded')
+      // The log is the same every time: the seed fixes it.
+      const first = (await client.store.readAll({ limit: 50 })).events.map((e) => [e.streamId, e.type, e.data])
+      expect(first.length).toBe(50)
+      const typings = await client.workspace.typings()
+      expect(typings.files[1].content).toContain('"ItemAdded"')
+      client.close()
+      await workbench.close()
+    } finally {
+      process.env.ESW_HOME = previous
+      rmSync(home, { recursive: true, force: true })
+    }
+  }, 120_000)
+})
