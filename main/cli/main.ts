@@ -1,6 +1,7 @@
 import { APP_NAME, APP_VERSION } from '../app-info'
 import { describeFailure, UsageError } from './output'
 import * as store from './store-commands'
+import * as workspace from './workspace-commands'
 
 const usage = `${APP_NAME} ${APP_VERSION} — command line
 
@@ -19,6 +20,12 @@ Workspaces and the event store:
                                               list streams as NDJSON
   stats <dir>                                 counts of events, streams, categories and types
 
+The command side:
+  command <dir> <decider> <command> '<json>' [--idempotency-key K] [--correlation-id C]
+                                              send a command through its decider; prints the outcome
+  trust <dir>                                 let a workspace's code run (one made elsewhere runs none until then)
+  demo <dir> [--events N]                     create the demo shop, its log generated through its deciders
+
   --help, --version
 
 Errors go to stderr with exit code 1 (2 for a usage error); stdout carries only data.
@@ -31,7 +38,10 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   export: store.exportCommand,
   import: store.importCommand,
   streams: store.streams,
-  stats: store.stats
+  stats: store.stats,
+  command: workspace.command,
+  trust: workspace.trust,
+  demo: workspace.demo
 }
 
 // The `esw` command line over the same engine the app uses.

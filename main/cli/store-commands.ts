@@ -6,6 +6,7 @@ import { RpcError } from '../../shared/rpc/errors'
 import { exportEvents, importEvents } from '../store/ndjson'
 import { SqliteEventStore } from '../store/sqlite-store'
 import { ensureWorkspaceDir, workspacePaths } from '../workspace/location'
+import { TrustRegistry } from '../workspace/trust'
 import { readLines, UsageError, writeOut } from './output'
 
 type Args = string[]
@@ -42,6 +43,7 @@ export async function init(args: Args): Promise<void> {
   if (!existsSync(config)) writeFileSync(config, JSON.stringify({ name: basename(paths.dir), trusted: true, settings: {} }, null, 2) + '\n')
   const store = new SqliteEventStore(paths.database)
   await store.close()
+  new TrustRegistry().trust(paths.dir)
   await writeOut(JSON.stringify({ workspace: paths.dir, database: paths.database }) + '\n')
 }
 

@@ -17,7 +17,13 @@ async function main() {
     throw new Error(`No built renderer at ${rendererDir}; run \`npm run build\` first`)
   }
   const workspace = option('--workspace')
-  const workbench = await openWorkbench({ host: 'browser', workspaceDir: workspace ? resolve(workspace) : null, downloads: true })
+  const demoEvents = option('--demo-events')
+  const workbench = await openWorkbench({
+    host: 'browser',
+    workspaceDir: workspace ? resolve(workspace) : null,
+    downloads: true,
+    demoEvents: demoEvents ? Number(demoEvents) : undefined
+  })
   const host = await startBrowserHost({ workbench, rendererDir, port })
   console.log(`Event Workbench at ${host.url}`)
 

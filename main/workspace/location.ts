@@ -8,7 +8,7 @@ export function workbenchHome(): string {
 }
 
 export function defaultWorkspaceDir(): string {
-  return join(workbenchHome(), 'workspaces', 'default')
+  return join(workbenchHome(), 'workspaces', 'demo')
 }
 
 /** The files of a workspace folder. */

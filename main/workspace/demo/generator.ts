@@ -260,7 +260,7 @@ async function* dayPlanner(w: World, targetEvents: number, days: number): Journe
 
 /** Reorder points and quantities from the demand the target implies: about 5 days of cover, 15 days per delivery. */
 function planStock(targetEvents: number, days: number): Map<string, StockPlan> {
-  const ordersPerDay = targetEvents / days / 17
+  const ordersPerDay = targetEvents / days / 13
   const totalPopularity = products.reduce((sum, p) => sum + p.popularity, 0)
   const plans = new Map<string, StockPlan>()
   for (const product of products) {
@@ -286,8 +286,8 @@ async function* warehouse(w: World): Journey {
     for (const [sku, plan] of w.stock) {
       if (plan.onOrder || plan.available >= plan.reorderPoint) continue
       plan.onOrder = true
-      // Suppliers take 3–6 days; one delivery in seven is late, which is when shelves run empty.
-      const lead = w.random.chance(0.15) ? w.random.int(8, 13) : w.random.int(3, 6)
+      // Suppliers take 3–6 days; now and then one is late, and that is when shelves run empty.
+      const lead = w.random.chance(0.08) ? w.random.int(7, 10) : w.random.int(3, 6)
       w.spawn(startOfDay(w.now) + lead * DAY + 8 * HOUR + w.random.int(0, 2 * HOUR), delivery(w, sku, plan.reorderQuantity))
     }
   }
@@ -335,9 +335,9 @@ async function* shopper(w: World): Journey {
   }
 
   // An office kitting out its kitchen now and then buys machines in bulk, often above the payment limit.
-  if (random.chance(0.012)) {
+  if (random.chance(0.015)) {
     yield minutes(random, 1, 4)
-    await add(espressoMachine, random.int(2, 4))
+    await add(espressoMachine, random.int(2, 5))
   }
   const wanted = random.weighted(lineCounts, (c) => c.weight).lines
   while (lines.length < wanted) {
@@ -370,6 +370,8 @@ async function* shopper(w: World): Journey {
   const orderId = String(w.nextNumber('order'))
   await w.command(flow, 'carts', 'CheckOut', { cartId, orderId })
   w.summary.carts.checkedOut++
+  // An impatient double click checks out twice.
+  if (random.chance(0.04)) await w.command(flow, 'carts', 'CheckOut', { cartId, orderId })
   // A second browser tab still shows the cart.
   if (random.chance(0.015)) {
     yield minutes(random, 1, 20)
@@ -413,6 +415,8 @@ async function* fulfilment(w: World, flow: Flow, customer: Customer, cartId: str
     }
     reserved.push(line)
     w.stock.get(line.sku)!.available -= line.quantity
+    // A reservation that timed out on the wire is retried; the decider knows it holds it already.
+    if (random.chance(0.03)) await w.command(flow, 'inventory', 'ReserveStock', { sku: line.sku, orderId, quantity: line.quantity })
   }
 
   // The payment provider sometimes never answers (and is down on the last evening): the order waits, stock held.
@@ -424,14 +428,20 @@ async function* fulfilment(w: World, flow: Flow, customer: Customer, cartId: str
   }
 
   yield random.int(5, 60) * SECOND
-  if (random.chance(0.03)) {
+  if (random.chance(0.04)) {
     const reason = random.pick(['insufficient-funds', 'card-expired', 'suspected-fraud'])
     await w.command(flow, 'payments', 'DeclinePayment', { orderId, reason })
-    await releaseAll()
-    await w.command(flow, 'orders', 'CancelOrder', { orderId, reason: 'payment-declined' })
-    return compensated('payment-declined')
+    // Half of the declined customers try another card a few minutes later.
+    if (!random.chance(0.5)) {
+      await releaseAll()
+      await w.command(flow, 'orders', 'CancelOrder', { orderId, reason: 'payment-declined' })
+      return compensated('payment-declined')
+    }
+    yield minutes(random, 2, 10)
   }
   const charge = await w.command(flow, 'payments', 'ChargePayment', { orderId, customerId: customer.id, amountCents: totalCents })
+  // The checkout page retries a charge whose answer was slow; the payment must not be taken twice.
+  if (charge.ok && random.chance(0.06)) await w.command(flow, 'payments', 'ChargePayment', { orderId, customerId: customer.id, amountCents: totalCents })
   if (!charge.ok) {
     await releaseAll()
     await w.command(flow, 'orders', 'CancelOrder', { orderId, reason: 'payment-refused' })
@@ -470,6 +480,8 @@ async function* fulfilment(w: World, flow: Flow, customer: Customer, cartId: str
   }
   yield startOfDay(w.now) + random.int(1, 4) * DAY + 9 * HOUR + random.int(0, 9 * HOUR) - w.now
   await w.command(flow, 'shipping', 'DeliverShipment', { orderId })
+  // Carriers' scan webhooks arrive at least once, sometimes twice.
+  if (random.chance(0.08)) await w.command(flow, 'shipping', 'DeliverShipment', { orderId })
   w.orders.delete(orderId)
   w.summary.orders.completed++
 }

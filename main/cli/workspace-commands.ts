@@ -1,0 +1,82 @@
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { RpcError } from '../../shared/rpc/errors'
+import { seedDemo } from '../jobs/seed-demo'
+import { sandboxPrelude } from '../sandbox/prelude'
+import { ensureDemoWorkspace } from '../workspace/demo-setup'
+import { demoHistoryFiles } from '../workspace/demo-template'
+import { TrustRegistry } from '../workspace/trust'
+import { Workspace } from '../workspace/workspace'
+import { UsageError, writeOut } from './output'
+
+async function withWorkspace<T>(dir: string | undefined, fn: (ws: Workspace) => Promise<T>): Promise<T> {
+  if (!dir) throw new UsageError('missing <dir>: the workspace folder')
+  const path = resolve(dir)
+  if (!existsSync(path)) throw new Error(`${path} does not exist; create a workspace with \`esw init ${dir}\``)
+  const ws = await Workspace.open(path, { trust: new TrustRegistry(), watch: false })
+  try {
+    return await fn(ws)
+  } finally {
+    await ws.close()
+  }
+}
+
+/** esw command <dir> <decider> <command> <json>: the same path as the Commands panel. */
+export async function command(args: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { 'idempotency-key': { type: 'string' }, 'correlation-id': { type: 'string' } }
+  })
+  const [dir, decider, name, json] = positionals
+  if (!dir || !decider || !name) throw new UsageError("usage: esw command <dir> <decider> <command> '<json data>' [--idempotency-key K] [--correlation-id C]")
+  let data: unknown
+  try {
+    data = JSON.parse(json ?? '{}')
+  } catch (error) {
+    throw new UsageError(`the command data is not valid JSON: ${(error as Error).message}`)
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new UsageError('the command data must be a JSON object')
+  await withWorkspace(dir, async (ws) => {
+    ws.assertTrusted(`Sending ${name}`)
+    const problems = ws.state().problems
+    if (problems.length) process.stderr.write(problems.map((p) => `warning: ${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}\n`).join(''))
+    const outcome = await ws.commands.send({ decider, command: name, data: data as Record<string, unknown>, idempotencyKey: values['idempotency-key'], correlationId: values['correlation-id'] })
+    await writeOut(JSON.stringify(outcome) + '\n')
+    if (outcome.outcome === 'rejected') throw new RpcError('Rejected', `${outcome.rule}: ${outcome.message}`, { rule: outcome.rule })
+  })
+}
+
+/** esw trust <dir>: lets this workspace's code run. */
+export async function trust(args: string[]): Promise<void> {
+  const { positionals } = parseArgs({ args, allowPositionals: true })
+  if (!positionals[0]) throw new UsageError('usage: esw trust <dir>')
+  const path = resolve(positionals[0])
+  if (!existsSync(path)) throw new Error(`${path} does not exist`)
+  new TrustRegistry().trust(path)
+  await writeOut(JSON.stringify({ trusted: path }) + '\n')
+}
+
+/** esw demo <dir> [--events N]: the demo shop, its log generated through its deciders. */
+export async function demo(args: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { events: { type: 'string' } } })
+  if (!positionals[0]) throw new UsageError('usage: esw demo <dir> [--events N]')
+  const dir = resolve(positionals[0])
+  const registry = new TrustRegistry()
+  if (!ensureDemoWorkspace(dir, registry)) throw new Error(`${dir} already holds a workspace; choose an empty folder`)
+  const targetEvents = values.events ? Number(values.events) : undefined
+  if (targetEvents !== undefined && (!Number.isInteger(targetEvents) || targetEvents < 100)) throw new UsageError('--events must be a whole number of at least 100')
+  let last = 0
+  const summary = await seedDemo(
+    { dbFile: `${dir}/events.db`, dir, prelude: sandboxPrelude(), historyFiles: demoHistoryFiles, targetEvents },
+    {
+      onProgress: (done, total) => {
+        if (Date.now() - last < 1000) return
+        last = Date.now()
+        process.stderr.write(`generated ${done} of about ${total} events\n`)
+      }
+    }
+  )
+  await writeOut(JSON.stringify({ workspace: dir, ...(summary as object) }) + '\n')
+}
