@@ -6,13 +6,15 @@ import { runTask, type JobTask } from './tasks'
 interface Input {
   task: JobTask
   cancel: SharedArrayBuffer
+  watch: SharedArrayBuffer
 }
 
-const { task, cancel } = workerData as Input
+const { task, cancel, watch } = workerData as Input
 const cancelFlag = new Int32Array(cancel)
 let lastReport = 0
 
 runTask(task, {
+  watch: new Float64Array(watch),
   isCancelled: () => Atomics.load(cancelFlag, 0) === 1,
   onProgress: (done, total) => {
     const now = Date.now()

@@ -10,15 +10,26 @@ export interface RunningJob {
 }
 
 /** Runs a task in a worker thread, off the main thread, with progress and cancel. */
-export function runInWorker(task: JobTask, onProgress: (done: number, total: number | null) => void): RunningJob {
+export function runInWorker(task: JobTask, onProgress: (done: number, total: number | null) => void, userCodeTimeoutMs = 10_000): RunningJob {
   const cancel = new SharedArrayBuffer(4)
   const flag = new Int32Array(cancel)
+  // Slot 0: when the job's current call into user code started; a call that runs too long stops the job.
+  const watch = new Float64Array(new SharedArrayBuffer(8))
   const worker = new Worker(workerScript('job-worker', join(__dirname, 'job-worker.ts')), {
-    workerData: { task, cancel },
+    workerData: { task, cancel, watch: watch.buffer },
     resourceLimits: { maxOldGenerationSizeMb: 2048 }
   })
   const result = new Promise<unknown>((resolve, reject) => {
     let settled = false
+    const watchdog = setInterval(() => {
+      const started = watch[0]
+      if (settled || started === 0 || Date.now() - started <= userCodeTimeoutMs) return
+      settled = true
+      reject(new RpcError('Timeout', `User code ran longer than ${userCodeTimeoutMs} ms inside the job and was stopped`, { limitMs: userCodeTimeoutMs }))
+      void worker.terminate()
+    }, 100)
+    watchdog.unref()
+    worker.once('exit', () => clearInterval(watchdog))
     worker.on('message', (m: { t: string; done?: number; total?: number | null; result?: unknown; error?: { code: ErrorCode; message: string; details?: unknown } }) => {
       if (m.t === 'progress') onProgress(m.done ?? 0, m.total ?? null)
       else if (m.t === 'result') {

@@ -16,7 +16,7 @@ export async function seedDemo(task: { dbFile: string; dir: string; prelude: str
   let now = Date.UTC(2026, 8, 1)
   const clock: DemoClock = { set: (ms: number) => void (now = ms), now: () => now }
   const store = new SqliteEventStore(task.dbFile, { now: () => now })
-  const context = new SandboxContext(task.prelude, 10_000)
+  const context = new SandboxContext(task.prelude, progress.watch)
   try {
     const files = [...listDefinitionFiles(task.dir).map((f) => [f.path, f.source] as const), ...Object.entries(task.historyFiles)]
     const handles: DeciderHandle[] = []

@@ -117,6 +117,21 @@ describe('the sandbox', () => {
       await stillWorks()
     }, 30_000)
 
+    it('a file that loops while loading is stopped and reported, and the other files still load', async () => {
+      const reports = await sandbox.setFiles(
+        new Map([
+          ['domain/loops.ts', 'while (true) {}\nexport {}\n'],
+          ['domain/probe.ts', decider("    return { type: 'Ran', data: {} }")]
+        ])
+      )
+      expect(reports.map((r) => [r.file, r.ok])).toEqual([
+        ['domain/loops.ts', false],
+        ['domain/probe.ts', true]
+      ])
+      expect(reports[0].failure?.message).toMatch(/ran longer than 300 ms/)
+      expect((await handle(sandbox)).result).toMatchObject({ outcome: 'decided' })
+    })
+
     it('import() is refused', async () => {
       await withFile(sandbox, "    void import('fs')\n    return { type: 'X', data: {} }")
       const outcome = await handle(sandbox).catch((e: Error) => e)

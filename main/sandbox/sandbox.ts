@@ -52,6 +52,10 @@ export class Sandbox {
   private files = new Map<string, string>()
   private loadReports: LoadReport[] = []
   private closed = false
+  private booting = false
+  /** Slot 0: when the running call into user code started (0 = none); written by the worker. */
+  private watch = new Float64Array(new SharedArrayBuffer(8))
+  private watchdog: NodeJS.Timeout | null = null
   /** How many times a worker was replaced (tests read it). */
   restarts = 0
 
@@ -71,9 +75,48 @@ export class Sandbox {
     return this.loadReports
   }
 
+  /** Checks, while calls are pending, that none has run longer than the limit; a runaway worker is terminated. */
+  private startWatchdog() {
+    if (this.watchdog) return
+    this.watchdog = setInterval(() => {
+      if (this.pending.size === 0) {
+        clearInterval(this.watchdog!)
+        this.watchdog = null
+        return
+      }
+      const started = this.watch[0]
+      if (started > 0 && Date.now() - started > this.timeoutMs) this.stopRunaway()
+    }, Math.min(50, Math.max(10, this.timeoutMs / 10)))
+    this.watchdog.unref()
+  }
+
+  private stopRunaway() {
+    const worker = this.worker
+    if (!worker) return
+    this.watch[0] = 0
+    const ids = [...this.pending.keys()].sort((a, b) => a - b)
+    for (const id of ids) {
+      const p = this.pending.get(id)!
+      this.pending.delete(id)
+      p.reject(
+        id === ids[0]
+          ? new RpcError('Timeout', `User code ran longer than ${this.timeoutMs} ms and was stopped`, { limitMs: this.timeoutMs })
+          : new RpcError('UserCodeFailed', 'The sandbox was restarted after a runaway call before this call ran; try again', { reason: 'restart' })
+      )
+    }
+    // Replace the worker now; its exit is then no news to the death handler.
+    this.worker = null
+    void worker.terminate()
+    if (!this.closed && !this.booting) {
+      this.restarts++
+      this.ready = this.bootAndLoad()
+      this.ready.catch(() => {})
+    }
+  }
+
   private spawn(): Promise<void> {
     const worker = new Worker(workerScript('sandbox-worker', join(__dirname, 'sandbox-worker.ts')), {
-      workerData: { prelude: sandboxPrelude(), timeoutMs: this.timeoutMs },
+      workerData: { prelude: sandboxPrelude(), watch: this.watch.buffer },
       resourceLimits: { maxOldGenerationSizeMb: this.memoryMb, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 },
       stdout: true,
       stderr: true
@@ -115,7 +158,7 @@ export class Sandbox {
       p.reject(failure)
       this.pending.delete(id)
     }
-    if (!this.closed) {
+    if (!this.closed && !this.booting) {
       this.restarts++
       this.ready = this.bootAndLoad()
       this.ready.catch(() => {})
@@ -123,13 +166,30 @@ export class Sandbox {
   }
 
   private async bootAndLoad(): Promise<void> {
-    await this.spawn()
-    const reports: LoadReport[] = []
-    for (const [file, source] of this.files) {
-      const answer = (await this.post({ type: 'load', file, source }, false)) as { ok: boolean; failure?: UserCodeFailure }
-      reports.push({ file, ok: answer.ok, failure: answer.failure })
+    this.booting = true
+    try {
+      await this.spawn()
+      const reports: LoadReport[] = []
+      for (const [file, source] of this.files) {
+        const answer = await this.loadInto(file, source)
+        reports.push({ file, ok: answer.ok, failure: answer.failure })
+        if (!answer.ok && answer.failure?.kind === 'timeout') {
+          // The file ran away at load time and its worker was stopped: go on in a fresh one without it.
+          await this.spawn()
+          for (const r of reports) if (r.ok) await this.loadInto(r.file, this.files.get(r.file)!)
+        }
+      }
+      this.loadReports = reports
+    } finally {
+      this.booting = false
     }
-    this.loadReports = reports
+  }
+
+  private async loadInto(file: string, source: string): Promise<{ ok: boolean; failure?: UserCodeFailure }> {
+    return (await this.post({ type: 'load', file, source }).catch((error: RpcError) => ({
+      ok: false,
+      failure: { kind: 'timeout', name: error.code, message: `loading ran longer than ${this.timeoutMs} ms and was stopped`, location: { file, line: 1, column: 1 }, stack: '', logs: [] } satisfies UserCodeFailure
+    }))) as { ok: boolean; failure?: UserCodeFailure }
   }
 
   private async restart(): Promise<void> {
@@ -153,18 +213,9 @@ export class Sandbox {
     if (!worker) return Promise.reject(new RpcError('UserCodeFailed', 'The sandbox is not running'))
     const id = this.nextId++
     return new Promise((resolve, reject) => {
-      // A worker stuck outside the vm's timeout is terminated (its death handler rejects this call).
-      const timer = watchdog
-        ? setTimeout(() => {
-            const p = this.pending.get(id)
-            if (!p) return
-            this.pending.delete(id)
-            p.reject(new RpcError('Timeout', `User code did not answer within ${this.timeoutMs} ms; the sandbox was restarted`))
-            void worker.terminate()
-          }, this.timeoutMs + 3000)
-        : null
-      this.pending.set(id, { resolve, reject, timer })
+      this.pending.set(id, { resolve, reject, timer: null })
       worker.postMessage({ id, ...message })
+      if (watchdog) this.startWatchdog()
     })
   }
 
@@ -173,19 +224,16 @@ export class Sandbox {
     if (this.closed) throw new RpcError('UserCodeFailed', 'The sandbox is closed')
     if (!this.ready) this.ready = this.bootAndLoad()
     await this.ready
-    const answer = (await this.post({ type: 'call', request: JSON.stringify(request) })) as CallOutcome
-    if (!answer.ok) {
-      if (answer.failure.kind === 'timeout') {
-        // The context survived the timeout, but its state is unknown: start clean.
-        void this.restart().catch(() => {})
-      }
-      throw userCodeError(answer.failure, where)
-    }
+    const answer = (await this.post({ type: 'call', request: JSON.stringify(request) }).catch((error: RpcError) => {
+      throw error.code === 'Timeout' ? new RpcError('Timeout', `${where}: ${error.message}`, error.details) : error
+    })) as CallOutcome
+    if (!answer.ok) throw userCodeError(answer.failure, where)
     return { result: JSON.parse(answer.result) as T, logs: answer.logs }
   }
 
   async close(): Promise<void> {
     this.closed = true
+    if (this.watchdog) clearInterval(this.watchdog)
     const worker = this.worker
     this.worker = null
     for (const p of this.pending.values()) {

@@ -10,6 +10,8 @@ export const NDJSON_FIELDS = ['position', 'streamId', 'version', 'type', 'schema
 export interface WorkProgress {
   onProgress?: (done: number, total: number | null) => void
   isCancelled?: () => boolean
+  /** Where a job running user code marks when each call started (watched from outside). */
+  watch?: Float64Array
 }
 
 /** One stored row as an NDJSON line; data and metadata are written as stored, so export → import → export is byte-identical. */

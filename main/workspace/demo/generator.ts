@@ -56,7 +56,7 @@ export type CancelReason = 'out-of-stock' | 'payment-refused' | 'payment-decline
 
 export interface DemoSummary {
   seed: number
-  /** The simulated timeline, UTC ms. */
+  /** The simulated timeline, UTC ms: its start, and the time of its last command. */
   from: number
   to: number
   /** When the carts v2 decider replaced v1. */
@@ -216,6 +216,7 @@ export async function generateDemoLog(options: DemoOptions): Promise<DemoSummary
 
   for (const stage of world.orders.values()) summary.orders.inFlightBy[stage]++
   summary.orders.inFlight = world.orders.size
+  summary.to = world.now
   options.onProgress?.(summary.events, targetEvents)
   return summary
 }
@@ -234,7 +235,7 @@ const hourWeight = [1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 2, 3, 4, 4.5, 5, 5.5, 5, 4.5,
 const hours = hourWeight.map((weight, hour) => ({ hour, weight }))
 const EVENTS_PER_SHOPPER = 14
 
-/** Each morning, plans the day's shoppers so the log ends near the target: busier weekends, a two-day sale. */
+/** At midnight, plans the day's shoppers so the log ends near the target: busier weekends, a two-day sale. */
 async function* dayPlanner(w: World, targetEvents: number, days: number): Journey {
   const sale = Math.round(days * 0.65)
   const weights = Array.from({ length: days }, (_, day) => {
@@ -277,28 +278,29 @@ function planStock(targetEvents: number, days: number): Map<string, StockPlan> {
 
 /** Opening stock, then a look at the shelves every morning at 07:00 and a purchase order where stock runs low. */
 async function* warehouse(w: World): Journey {
-  for (const product of products) {
-    const plan = w.stock.get(product.sku)!
-    yield* delivery(w, product.sku, plan.reorderQuantity + plan.reorderPoint)
-  }
+  for (const [sku, plan] of w.stock) await receiveStock(w, sku, plan.reorderQuantity + plan.reorderPoint)
   for (;;) {
     yield startOfDay(w.now) + DAY + 7 * HOUR - w.now
     for (const [sku, plan] of w.stock) {
       if (plan.onOrder || plan.available >= plan.reorderPoint) continue
       plan.onOrder = true
-      // Suppliers take 3–6 days; now and then one is late, and that is when shelves run empty.
-      const lead = w.random.chance(0.08) ? w.random.int(7, 10) : w.random.int(3, 6)
-      w.spawn(startOfDay(w.now) + lead * DAY + 8 * HOUR + w.random.int(0, 2 * HOUR), delivery(w, sku, plan.reorderQuantity))
+      w.spawn(w.now, purchase(w, sku, plan.reorderQuantity))
     }
   }
 }
 
-async function* delivery(w: World, sku: string, quantity: number): Journey {
+async function* purchase(w: World, sku: string, quantity: number): Journey {
+  // Suppliers take 3–6 days; now and then one is late, and that is when shelves run empty.
+  const lead = w.random.chance(0.08) ? w.random.int(7, 10) : w.random.int(3, 6)
+  yield startOfDay(w.now) + lead * DAY + 8 * HOUR + w.random.int(0, 2 * HOUR) - w.now
+  await receiveStock(w, sku, quantity)
+  w.stock.get(sku)!.onOrder = false
+}
+
+async function receiveStock(w: World, sku: string, quantity: number): Promise<void> {
   const purchaseOrder = `PO-${String(w.nextNumber('purchaseOrder')).padStart(5, '0')}`
   const received = await w.command(w.newFlow(), 'inventory', 'ReceiveStock', { sku, quantity, purchaseOrder })
-  const plan = w.stock.get(sku)!
-  if (received.ok) plan.available += quantity
-  plan.onOrder = false
+  if (received.ok) w.stock.get(sku)!.available += quantity
 }
 
 // ------------------------------------------------------------------------------------------------ shoppers
@@ -439,14 +441,14 @@ async function* fulfilment(w: World, flow: Flow, customer: Customer, cartId: str
     }
     yield minutes(random, 2, 10)
   }
-  const charge = await w.command(flow, 'payments', 'ChargePayment', { orderId, customerId: customer.id, amountCents: totalCents })
-  // The checkout page retries a charge whose answer was slow; the payment must not be taken twice.
-  if (charge.ok && random.chance(0.06)) await w.command(flow, 'payments', 'ChargePayment', { orderId, customerId: customer.id, amountCents: totalCents })
-  if (!charge.ok) {
+  const charge = { orderId, customerId: customer.id, amountCents: totalCents }
+  if (!(await w.command(flow, 'payments', 'ChargePayment', charge)).ok) {
     await releaseAll()
     await w.command(flow, 'orders', 'CancelOrder', { orderId, reason: 'payment-refused' })
     return compensated('payment-refused')
   }
+  // The checkout page retries a charge whose answer was slow; the payment must not be taken twice.
+  if (random.chance(0.06)) await w.command(flow, 'payments', 'ChargePayment', charge)
   await w.command(flow, 'orders', 'MarkOrderPaid', { orderId, amountCents: totalCents })
   w.orders.set(orderId, 'awaitingShipment')
 

@@ -20,15 +20,15 @@ import shipping from './template/domain/shipping'
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each decider has its own state type
 type AnyDecider = Decider<any>
 
-const deciders: Record<string, AnyDecider> = { carts, orders, inventory, payments, shipping }
-const overrides: Record<string, AnyDecider> = { 'carts.v1': cartsV1 }
+const deciders = new Map<string, AnyDecider>([carts, orders, inventory, payments, shipping].map((d) => [d.name, d]))
+const overrides = new Map<string, AnyDecider>([['carts.v1', cartsV1]])
 
 export interface PlainBus {
   send: SendCommand
   clock: DemoClock
   store: SqliteEventStore
   /** Closes the store and deletes the temporary folder. */
-  close(): void
+  close(): Promise<void>
 }
 
 export function createPlainBus(): PlainBus {
@@ -37,9 +37,10 @@ export function createPlainBus(): PlainBus {
   const store = new SqliteEventStore(join(dir, 'events.db'), { now: () => simulatedNow })
 
   const send: SendCommand = async (name, type, data, metadata, options = {}) => {
-    const decider = options.deciderOverride ? overrides[options.deciderOverride] : deciders[name]
-    const schema = decider?.commands[type]
-    if (!schema) throw new Error(`Decider ${name} has no command ${type}`)
+    const decider = options.deciderOverride ? overrides.get(options.deciderOverride) : deciders.get(name)
+    if (!decider) throw new Error(`No decider ${options.deciderOverride ?? name}`)
+    const schema = Object.hasOwn(decider.commands, type) ? decider.commands[type] : undefined
+    if (!schema) throw new Error(`Decider ${decider.name} has no command ${type}`)
     const command = { type, data: schema.parse(data) as Record<string, unknown>, metadata: { ...metadata } }
     const streamId = decider.streamId ? decider.streamId(command) : `${decider.streamPrefix}-${String(command.data.id)}`
 
@@ -74,8 +75,8 @@ export function createPlainBus(): PlainBus {
     send,
     clock: { set: (ms) => void (simulatedNow = ms) },
     store,
-    close() {
-      store.close()
+    async close() {
+      await store.close()
       rmSync(dir, { recursive: true, force: true })
     }
   }
