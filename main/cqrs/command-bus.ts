@@ -3,6 +3,7 @@ import type { CommandOutcome, DeciderInfo } from '../../shared/contract/commands
 import type { RecordedEvent } from '../../shared/model/events'
 import { RpcError } from '../../shared/rpc/errors'
 import type { SqliteEventStore } from '../store/sqlite-store'
+import { uuidFromName } from '../store/uuid'
 import { CommandLog } from './command-log'
 import type { CodeRunner } from './runner'
 
@@ -110,7 +111,7 @@ export class CommandBus {
       try {
         const result = await this.store.appendToStream(
           streamId,
-          answer.events.map((e) => ({ type: e.type, data: e.data, schemaVersion: e.schemaVersion, metadata: { ...e.metadata, ...metadata } })),
+          answer.events.map((e, i) => ({ id: uuidFromName(`${commandId}#${i}`), type: e.type, data: e.data, schemaVersion: e.schemaVersion, metadata: { ...e.metadata, ...metadata } })),
           { expectedVersion: version }
         )
         const stored = this.store.readAllSync({ from: result.firstPosition!, limit: answer.events.length, filter: { streamId } }).events

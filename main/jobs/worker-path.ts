@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -17,23 +18,12 @@ export function workerScript(name: string, sourceEntry: string): string {
 export function bundleForThisProcess(name: string, sourceEntry: string, options: { format?: 'cjs' | 'iife'; external?: string[] } = {}): string {
   const cached = built.get(name)
   if (cached) return cached
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const esbuild = require('esbuild') as typeof import('esbuild')
   const outDir = join(process.cwd(), 'node_modules', '.cache', 'esw-workers', String(process.pid))
   mkdirSync(outDir, { recursive: true })
   const outfile = join(outDir, `${name}.js`)
-  esbuild.buildSync({
-    entryPoints: [sourceEntry],
-    bundle: true,
-    platform: 'node',
-    format: options.format ?? 'cjs',
-    target: 'node20',
-    outfile,
-    sourcemap: options.format === 'iife' ? false : 'inline',
-    minify: options.format === 'iife',
-    external: options.external ?? ['better-sqlite3', 'esbuild'],
-    logLevel: 'error'
-  })
+  // esbuild's synchronous API takes no plugins (needed for `?raw` imports), so bundle in a child process.
+  const script = join(process.cwd(), 'scripts', 'bundle-entry.js')
+  execFileSync(process.execPath, [script, sourceEntry, outfile, options.format ?? 'cjs', (options.external ?? ['better-sqlite3', 'esbuild']).join(',')], { stdio: 'inherit' })
   built.set(name, outfile)
   return outfile
 }

@@ -4,12 +4,13 @@ import type Database from 'better-sqlite3'
 export const STORE_SCHEMA_VERSION = 1
 
 /**
- * The event store's tables. Positions come from AUTOINCREMENT, so a position is never reused even after
- * scavenge, and a rolled-back append leaves no gap. Ids are 16-byte blobs (UUIDs).
+ * The event store's tables. A position is the rowid: one more than the highest stored, so a rolled-back append
+ * leaves no gap, and scavenge never removes the newest row, so no position is ever handed out twice
+ * (AUTOINCREMENT would do the same at the price of a second table write per event). Ids are 16-byte blobs (UUIDs).
  */
 const ddl = `
 CREATE TABLE IF NOT EXISTS events (
-  position INTEGER PRIMARY KEY AUTOINCREMENT,
+  position INTEGER PRIMARY KEY,
   stream_id TEXT NOT NULL,
   version INTEGER NOT NULL,
   type TEXT NOT NULL,

@@ -145,6 +145,7 @@ export class SqliteEventStore implements EventStore {
   private closed = false
   private readonly subscriptions = new Set<Subscription>()
   private readonly shortBusyTimeout: boolean
+  private readonly filterStatements = new Map<string, { forwards: Database.Statement<unknown[], EventRow>; backwards: Database.Statement<unknown[], EventRow> }>()
 
   private readonly q: ReturnType<SqliteEventStore['prepare']>
 
@@ -188,7 +189,7 @@ export class SqliteEventStore implements EventStore {
       ),
       allForwards: db.prepare<[number, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position >= ? ORDER BY position LIMIT ?`),
       allBackwards: db.prepare<[number, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position <= ? ORDER BY position DESC LIMIT ?`),
-      head: db.prepare<[], { head: number | null }>("SELECT seq AS head FROM sqlite_sequence WHERE name = 'events'"),
+      head: db.prepare<[], { head: number | null }>('SELECT max(position) AS head FROM events'),
       restricted: db.prepare<[], StreamRow>('SELECT * FROM streams WHERE restricted = 1'),
       setStreamMeta: db.prepare('UPDATE streams SET metadata = ?, restricted = ? WHERE stream_id = ?'),
       setStreamState: db.prepare('UPDATE streams SET state = ?, deleted_before = ?, restricted = ?, updated_at = ? WHERE stream_id = ?')
@@ -375,8 +376,10 @@ export class SqliteEventStore implements EventStore {
     const cancelled = () => options.isCancelled?.() ?? false
     this.writeTransaction(() => {
       this.db.prepare('UPDATE store_maintenance SET allow_delete = 1 WHERE id = 1').run()
-      const remove = this.db.prepare('DELETE FROM events WHERE stream_id = ? AND (version < ? OR recorded_at < ?)')
-      const removeAll = this.db.prepare('DELETE FROM events WHERE stream_id = ?')
+      // The newest row of the log stays (hidden) so the next append never reuses its position.
+      const newest = this.head()
+      const remove = this.db.prepare('DELETE FROM events WHERE stream_id = ? AND (version < ? OR recorded_at < ?) AND position < ?')
+      const removeAll = this.db.prepare('DELETE FROM events WHERE stream_id = ? AND position < ?')
       const recount = this.db.prepare(
         'UPDATE streams SET event_count = (SELECT count(*) FROM events WHERE stream_id = :s), first_position = (SELECT min(position) FROM events WHERE stream_id = :s) WHERE stream_id = :s'
       )
@@ -385,7 +388,7 @@ export class SqliteEventStore implements EventStore {
         if (cancelled()) throw new RpcError('Cancelled', 'Scavenge cancelled; nothing was removed')
         const metadata = JSON.parse(row.metadata) as StreamMetadata
         const rule = visibilityRule({ version: row.version, state: row.state, deletedBefore: row.deleted_before, metadata }, now)
-        const info = rule.hideAll ? removeAll.run(row.stream_id) : remove.run(row.stream_id, rule.minVersion, rule.minRecordedAt)
+        const info = rule.hideAll ? removeAll.run(row.stream_id, newest) : remove.run(row.stream_id, rule.minVersion, rule.minRecordedAt, newest)
         if (info.changes > 0) {
           recount.run({ s: row.stream_id })
           report.removedEvents += info.changes
@@ -510,12 +513,17 @@ export class SqliteEventStore implements EventStore {
       params.push(filter.correlationId)
     }
     if (where.length === 0) return null
-    const forwards = this.db.prepare<unknown[], EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE position >= ? AND ${where.join(' AND ')} ORDER BY position LIMIT ?`
-    )
-    const backwards = this.db.prepare<unknown[], EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE position <= ? AND ${where.join(' AND ')} ORDER BY position DESC LIMIT ?`
-    )
+    const key = where.join(' AND ')
+    let statements = this.filterStatements.get(key)
+    if (!statements) {
+      statements = {
+        forwards: this.db.prepare<unknown[], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position >= ? AND ${key} ORDER BY position LIMIT ?`),
+        backwards: this.db.prepare<unknown[], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position <= ? AND ${key} ORDER BY position DESC LIMIT ?`)
+      }
+      if (this.filterStatements.size > 200) this.filterStatements.clear()
+      this.filterStatements.set(key, statements)
+    }
+    const { forwards, backwards } = statements
     return (from, back, limit) => (back ? backwards : forwards).all(from, ...params, limit)
   }
 

@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto'
+import { createHash, randomFillSync } from 'node:crypto'
 
 const pool = Buffer.alloc(16 * 1024)
 let poolOffset = pool.length
@@ -38,4 +38,15 @@ export function uuidToBytes(text: string): Buffer {
 export function bytesToUuid(bytes: Uint8Array): string {
   const hex = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+/**
+ * A UUID derived from a name (version 5 layout, SHA-1): the same name gives the same id, so a command sent again
+ * with the same id appends the same event ids, which the store recognises as a repeat.
+ */
+export function uuidFromName(name: string): string {
+  const bytes = createHash('sha1').update(name).digest().subarray(0, 16)
+  bytes[6] = 0x50 | (bytes[6] & 0x0f)
+  bytes[8] = 0x80 | (bytes[8] & 0x3f)
+  return bytesToUuid(bytes)
 }

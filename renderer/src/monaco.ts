@@ -18,15 +18,67 @@ self.MonacoEnvironment = {
 }
 
 const ts = monaco.typescript
+// As the engine checks definition files: ES2022 and nothing of the browser (user code runs in a sandbox).
 ts.typescriptDefaults.setCompilerOptions({
   target: ts.ScriptTarget.ES2020,
+  lib: ['es2022'],
   module: ts.ModuleKind.ESNext,
+  // Node resolution finds `workbench` at file:///node_modules/@types/workbench/index.d.ts, where its typings go.
   moduleResolution: ts.ModuleResolutionKind.NodeJs,
   strict: true,
   noEmit: true,
   allowNonTsExtensions: true
 })
 ts.typescriptDefaults.setDiagnosticsOptions({ noSemanticValidation: false, noSyntaxValidation: false })
+// @debt The sandbox gives user code a console whose output goes to the call's logs; workbench.d.ts does not declare it yet.
+ts.typescriptDefaults.addExtraLib(
+  'declare const console: { log(...values: unknown[]): void; warn(...values: unknown[]): void; error(...values: unknown[]): void }\n',
+  'file:///node_modules/@types/workbench-sandbox/index.d.ts'
+)
+
+/** A problem at a place in a file: line and column start at 1; no line marks the first line. */
+export interface EditorProblem {
+  line: number | null
+  column: number | null
+  message: string
+  severity: 'error' | 'warning'
+}
+
+/** The owner of the markers the engine's problems become, apart from the TypeScript worker's. */
+export const ENGINE_MARKER_OWNER = 'workbench'
+
+const typings = new Map<string, { content: string; lib: monaco.IDisposable }>()
+
+/** Registers the engine's declarations (the `workbench` module, the log's event types) with the TypeScript worker. */
+export function applyTypings(files: Array<{ path: string; content: string }>): void {
+  const wanted = new Set(files.map((f) => f.path))
+  for (const [path, known] of typings) {
+    if (wanted.has(path)) continue
+    known.lib.dispose()
+    typings.delete(path)
+  }
+  for (const file of files) {
+    if (typings.get(file.path)?.content === file.content) continue
+    typings.set(file.path, { content: file.content, lib: ts.typescriptDefaults.addExtraLib(file.content, file.path) })
+  }
+}
+
+const jsonSchemas = new Map<string, unknown>()
+
+/** Lets the JSON editor of one model (by its path) check and complete against a JSON Schema. */
+export function setJsonSchema(path: string, schema: unknown | null): void {
+  const uri = monaco.Uri.parse(`file:///${path}`).toString()
+  if (schema === null) jsonSchemas.delete(uri)
+  else {
+    // A plain copy (the worker cannot receive a reactive proxy); without $schema, whose draft the service warns about.
+    const { $schema: _draft, ...rest } = JSON.parse(JSON.stringify(schema ?? {})) as Record<string, unknown>
+    jsonSchemas.set(uri, rest)
+  }
+  monaco.json.jsonDefaults.setDiagnosticsOptions({
+    validate: true,
+    schemas: [...jsonSchemas].map(([fileUri, s]) => ({ uri: `${fileUri}#schema`, fileMatch: [fileUri], schema: s as object }))
+  })
+}
 
 /** Follows the system's light or dark preference. */
 export function preferredTheme(): 'vs' | 'vs-dark' {

@@ -2,6 +2,7 @@
 export const panels = [
   { id: 'streams', label: 'Streams', icon: '☰', hint: 'Browse streams and events' },
   { id: 'commands', label: 'Commands', icon: '▶', hint: 'Send commands through deciders' },
+  { id: 'domain', label: 'Domain code', icon: 'ƒ', hint: 'Edit the deciders in domain/*.ts' },
   { id: 'replay', label: 'Replay', icon: '⟲', hint: 'Rehydrate and time-travel aggregates' },
   { id: 'projections', label: 'Projections', icon: '⇶', hint: 'Projection code and status' },
   { id: 'read-models', label: 'Read models', icon: '▦', hint: 'Read-model tables and queries' },

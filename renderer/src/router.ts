@@ -4,6 +4,7 @@ import { panels } from './panels'
 const views = {
   streams: () => import('./views/streams/StreamsView.vue'),
   commands: () => import('./views/commands/CommandsView.vue'),
+  domain: () => import('./views/domain/DomainView.vue'),
   replay: () => import('./views/replay/ReplayView.vue'),
   projections: () => import('./views/projections/ProjectionsView.vue'),
   'read-models': () => import('./views/read-models/ReadModelsView.vue'),

@@ -117,6 +117,7 @@ describe('the store service over RPC', () => {
   it('runs a scavenge job and reports what it removed', async () => {
     await client.store.append({ streamId: 'gone-1', events: [{ type: 'A', data: {} }, { type: 'B', data: {} }] })
     await client.store.deleteStream({ streamId: 'gone-1', mode: 'tombstone' })
+    await client.store.append({ streamId: 'kept-1', events: [{ type: 'C', data: {} }] })
     const job = await client.jobs.startScavenge()
     const finished = await waitForJob(job.id)
     expect(finished).toMatchObject({ state: 'succeeded', result: { removedEvents: 2 } })

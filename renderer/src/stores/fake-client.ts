@@ -1,22 +1,24 @@
 // Test support: a stand-in for the RPC client, so store tests run without a server. Not used by the app.
+import type { SentCommand, WorkspaceState } from '../../../shared/contract'
 import type { RecordedEvent, StreamInfo } from '../../../shared/model/events'
 import type { WorkbenchClient } from '../rpc'
 import { useConnectionStore } from './connection'
 
 type Listener = (payload: never) => void
 type Methods = Record<string, (input?: never) => Promise<unknown>>
+type ServiceName = 'workbench' | 'store' | 'jobs' | 'workspace' | 'commands'
 
 export interface FakeClient {
   client: WorkbenchClient
   /** Delivers an event to the listeners of `service.event`. */
-  emit(service: 'store' | 'jobs', event: string, payload: unknown): void
+  emit(service: ServiceName, event: string, payload: unknown): void
   listenerCount(): number
 }
 
 /** A client whose methods are the given functions; a method not given rejects as UnknownMethod. */
-export function fakeClient(services: { store?: Methods; jobs?: Methods } = {}): FakeClient {
+export function fakeClient(services: Partial<Record<ServiceName, Methods>> = {}): FakeClient {
   const listeners = new Map<string, Set<Listener>>()
-  const service = (name: 'store' | 'jobs', methods: Methods = {}) =>
+  const service = (name: ServiceName, methods: Methods = {}) =>
     new Proxy(methods, {
       get(target, key: string) {
         if (key === 'on') {
@@ -31,7 +33,8 @@ export function fakeClient(services: { store?: Methods; jobs?: Methods } = {}): 
         return target[key] ?? (() => Promise.reject(Object.assign(new Error(`Unknown method ${name}.${key}`), { code: 'UnknownMethod' })))
       }
     })
-  const client = { store: service('store', services.store), jobs: service('jobs', services.jobs), close() {} }
+  const names: ServiceName[] = ['workbench', 'store', 'jobs', 'workspace', 'commands']
+  const client = { ...Object.fromEntries(names.map((name) => [name, service(name, services[name])])), close() {} }
   return {
     client: client as unknown as WorkbenchClient,
     emit(name, event, payload) {
@@ -75,6 +78,37 @@ export function streamSummary(streamId: string, fields: Partial<StreamInfo> = {}
     updatedAt: Date.UTC(2025, 0, 1),
     state: 'live',
     metadata: {},
+    ...fields
+  }
+}
+
+/** A workspace state with plausible defaults: the demo, trusted, with no files. */
+export function workspaceState(fields: Partial<WorkspaceState> = {}): WorkspaceState {
+  return {
+    path: '/ws/demo',
+    name: 'Demo shop',
+    description: null,
+    demo: true,
+    trusted: true,
+    files: [],
+    definitions: [],
+    problems: [],
+    revision: 1,
+    ...fields
+  }
+}
+
+/** A command as the history lists it. */
+export function sentCommand(commandId: string, fields: Partial<SentCommand> = {}): SentCommand {
+  return {
+    commandId,
+    decider: 'payments',
+    command: 'ChargePayment',
+    data: { orderId: 'o-1', amountCents: 100 },
+    sentAt: Date.UTC(2025, 0, 1),
+    outcome: 'accepted',
+    summary: '1 event: PaymentCharged',
+    streamId: 'payment-o-1',
     ...fields
   }
 }

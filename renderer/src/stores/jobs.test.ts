@@ -127,3 +127,22 @@ describe('import', () => {
     expect(jobs.importPhase).toBe('finished')
   })
 })
+
+describe('jobs in the Workspace panel', () => {
+  it('shows what runs, and for the demo the latest seeding even when it has ended', async () => {
+    const list = vi.fn().mockResolvedValue([
+      job({ id: 'seed-old', kind: 'seed', state: 'succeeded', startedAt: 1 }),
+      job({ id: 'seed-new', kind: 'seed', state: 'failed', startedAt: 5 }),
+      job({ id: 'export-done', kind: 'export', state: 'succeeded', startedAt: 6 }),
+      job({ id: 'import-running', kind: 'import', state: 'running', startedAt: 7 })
+    ])
+    const fake = fakeClient({ jobs: { list } })
+    installFakeClient(fake)
+    const jobs = useJobsStore()
+    await jobs.open()
+    expect(jobs.workspaceJobs(true).map((j) => j.id)).toEqual(['import-running', 'seed-new'])
+    expect(jobs.workspaceJobs(false).map((j) => j.id)).toEqual(['import-running'])
+    fake.emit('jobs', 'updated', job({ id: 'seed-3', kind: 'seed', title: 'Generating the demo shop log', state: 'running', done: 45, total: 100, startedAt: 9 }))
+    expect(jobs.workspaceJobs(true).map((j) => [j.id, j.done])).toEqual([['seed-3', 45], ['import-running', 0]])
+  })
+})

@@ -97,6 +97,13 @@ export const useJobsStore = defineStore('jobs', () => {
     return null
   })
 
+  /** Jobs to show in the Workspace panel: whatever runs now, and, for the demo, how its log was made (it may have failed). */
+  function workspaceJobs(demo: boolean): JobInfo[] {
+    const all = Object.values(jobs.value).sort((a, b) => b.startedAt - a.startedAt)
+    const seed = demo ? all.find((j) => j.kind === 'seed') : undefined
+    return all.filter((j) => j.state === 'running' || j === seed)
+  }
+
   function remember(job: JobInfo): void {
     jobs.value = { ...jobs.value, [job.id]: mergeJob(jobs.value[job.id], job) }
   }
@@ -182,7 +189,7 @@ export const useJobsStore = defineStore('jobs', () => {
   }
 
   return {
-    jobs, exportForm, exportCheck, exportJobId, exportJob, exportOutcome, exportError,
+    jobs, workspaceJobs, exportForm, exportCheck, exportJobId, exportJob, exportOutcome, exportError,
     importJobId, importJob, importOutcome, importFailure, importPhase, importFileName, uploaded, uploadTotal, importError,
     remember, startExport, cancel, importFile, cancelImport, open, close
   }

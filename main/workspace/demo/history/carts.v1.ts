@@ -1,6 +1,6 @@
 import { defineDecider, reject, z } from 'workbench'
 
-// The carts decider as it was before the March release: prices came in as strings of units ("12.50").
+// The carts decider as it was before prices became cents: they came in as strings of units ("12.50").
 // It predates schema versions, so the store records its events as version 1. Kept to generate the demo log.
 
 const price = z.string().regex(/^\d+\.\d{2}$/, 'a price like "12.50"')

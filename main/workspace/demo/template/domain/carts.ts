@@ -21,7 +21,7 @@ type Line = { sku: string; quantity: number; priceCents: number }
 
 type Event =
   | { type: 'CartOpened'; data: { cartId: string; customerId: string } }
-  // Until the March release prices were strings of units ("12.50"); schema version 2 stores cents.
+  // Schema version 1 held the price as a string of units ("12.50"); version 2 holds cents.
   | { type: 'ItemAdded'; schemaVersion: 1; data: { cartId: string; sku: string; quantity: number; price: string } }
   | { type: 'ItemAdded'; schemaVersion: 2; data: { cartId: string; sku: string; quantity: number; priceCents: number } }
   | { type: 'ItemRemoved'; data: { cartId: string; sku: string } }

@@ -1,0 +1,141 @@
+import { defineStore } from 'pinia'
+import { computed, ref } from 'vue'
+import type { CodeProblem, WorkspaceState } from '../../../shared/contract'
+import type { DefinitionKind } from '../../../shared/model/definitions'
+import type { Disposer } from '../../../shared/rpc/protocol'
+import { useConnectionStore } from './connection'
+import { describeError } from './errors'
+
+export const definitionKinds: DefinitionKind[] = ['domain', 'projections', 'upcasters', 'sagas']
+
+export type WorkspaceFile = WorkspaceState['files'][number]
+export type DefinitionSummary = WorkspaceState['definitions'][number]
+export type RecentWorkspace = { path: string; name: string; openedAt: number }
+
+/** A definition file with what was loaded from it. */
+export interface FileEntry extends WorkspaceFile {
+  definitions: DefinitionSummary[]
+  problems: CodeProblem[]
+}
+
+/** Which of two states to keep: another workspace always wins; within one, the higher revision. */
+export function newerState(known: WorkspaceState | null, next: WorkspaceState): boolean {
+  return known === null || known.path !== next.path || next.revision >= known.revision
+}
+
+/** Problems sorted the way a person reads them: by file, then line. */
+export function sortProblems(problems: CodeProblem[]): CodeProblem[] {
+  return [...problems].sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0))
+}
+
+/** The open workspace: facts, trust, definition files and problems, recent workspaces; follows `workspace.changed`. */
+export const useWorkspaceStore = defineStore('workspace', () => {
+  const connection = useConnectionStore()
+  const state = ref<WorkspaceState | null>(null)
+  const recent = ref<RecentWorkspace[]>([])
+  const loading = ref(false)
+  const error = ref<string | null>(null)
+  /** What the person is waiting for: trusting, opening, resetting. */
+  const busy = ref<'trust' | 'open' | 'reset' | null>(null)
+  const actionError = ref<string | null>(null)
+  let stopChanges: Disposer | null = null
+
+  const files = computed<FileEntry[]>(() =>
+    (state.value?.files ?? []).map((f) => ({
+      ...f,
+      definitions: (state.value?.definitions ?? []).filter((d) => d.file === f.path),
+      problems: sortProblems((state.value?.problems ?? []).filter((p) => p.file === f.path))
+    }))
+  )
+  const filesByKind = computed(() => Object.fromEntries(definitionKinds.map((k) => [k, files.value.filter((f) => f.kind === k)])) as Record<DefinitionKind, FileEntry[]>)
+  const problems = computed(() => sortProblems(state.value?.problems ?? []))
+  const errorCount = computed(() => problems.value.filter((p) => p.severity === 'error').length)
+  const trusted = computed(() => state.value?.trusted ?? connection.info?.trusted ?? true)
+
+  function apply(next: WorkspaceState): void {
+    if (newerState(state.value, next)) state.value = next
+  }
+
+  async function refresh(): Promise<void> {
+    loading.value = true
+    error.value = null
+    try {
+      apply(await connection.rpc().workspace.state())
+    } catch (e) {
+      error.value = `Could not read the workspace: ${describeError(e)}`
+    } finally {
+      loading.value = false
+    }
+  }
+
+  async function refreshRecent(): Promise<void> {
+    try {
+      recent.value = await connection.rpc().workspace.recent()
+    } catch {
+      // The list is a convenience; opening by path still works.
+    }
+  }
+
+  /** Follows the workspace until close(); the app keeps it open for the status bar. */
+  async function open(): Promise<void> {
+    close()
+    try {
+      stopChanges = connection.rpc().workspace.on('changed', (next) => {
+        const switched = state.value !== null && state.value.path !== next.path
+        apply(next)
+        if (switched) void refreshRecent()
+      })
+    } catch (e) {
+      error.value = describeError(e)
+      return
+    }
+    await Promise.all([refresh(), refreshRecent()])
+  }
+
+  function close(): void {
+    stopChanges?.()
+    stopChanges = null
+  }
+
+  async function act(kind: 'trust' | 'open' | 'reset', call: () => Promise<WorkspaceState>, failure: string): Promise<boolean> {
+    if (busy.value) return false
+    busy.value = kind
+    actionError.value = null
+    try {
+      const next = await call()
+      apply(next)
+      return true
+    } catch (e) {
+      actionError.value = `${failure}: ${describeError(e)}`
+      return false
+    } finally {
+      busy.value = null
+    }
+  }
+
+  const trust = () => act('trust', () => connection.rpc().workspace.trust(), 'Could not trust the workspace')
+
+  async function openFolder(path: string, create: boolean): Promise<boolean> {
+    const folder = path.trim()
+    if (!folder) {
+      actionError.value = 'Enter the path of a folder'
+      return false
+    }
+    const ok = await act('open', () => connection.rpc().workspace.open({ path: folder, create }), `Could not open ${folder}`)
+    if (ok) await refreshRecent()
+    return ok
+  }
+
+  async function resetDemo(): Promise<boolean> {
+    const ok = await act('reset', () => connection.rpc().workspace.resetDemo(), 'Could not reset the demo')
+    if (ok) await refreshRecent()
+    return ok
+  }
+
+  /** Applies the state a save or delete answered with (it may be newer than the last event). */
+  function accept(next: WorkspaceState): void {
+    apply(next)
+  }
+
+  return { state, recent, loading, error, busy, actionError, files, filesByKind, problems, errorCount, trusted, refresh, refreshRecent, open, close, trust, openFolder, resetDemo, accept }
+})
