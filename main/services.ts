@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync, rmSync, statSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { randomUUID } from 'node:crypto'
+import { categoryOf } from '../shared/model/events'
 import { contract, type SentCommand, type WorkbenchContract, type WorkbenchInfo } from '../shared/contract'
 import { EventHub } from '../shared/rpc/events'
 import { RpcError } from '../shared/rpc/errors'
@@ -118,7 +119,7 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
         workspaceName: current.config.name,
         trusted: current.trusted,
         host: options.host,
-        capabilities: ['store', 'workspaces', 'commands']
+        capabilities: ['store', 'workspaces', 'commands', 'replay']
       }),
       ping: () => ({ pong: true as const, serverTime: Date.now() }),
       echo: ({ text, repeat }) => {
@@ -229,6 +230,46 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
         }
       },
       history: () => history
+    },
+    replay: {
+      deciderFor: ({ streamId }) => {
+        const candidates = current.deciders().map((d) => ({ name: d.name, streamPrefix: d.streamPrefix }))
+        const prefix = categoryOf(streamId)
+        return { decider: candidates.find((c) => c.streamPrefix === prefix)?.name ?? null, candidates }
+      },
+      stateAt: ({ streamId, decider, at, useSnapshots }) => {
+        current.assertTrusted('Replay')
+        return current.replayer.stateAt(streamId, { decider, at, useSnapshots })
+      },
+      steps: ({ streamId, decider, fromVersion, limit }) => {
+        current.assertTrusted('Replay')
+        return current.replayer.steps(streamId, { decider, fromVersion, limit })
+      },
+      blame: ({ streamId, decider, at }) => {
+        current.assertTrusted('Replay')
+        return current.replayer.blame(streamId, { decider, at })
+      },
+      fixture: ({ streamId, decider, givenUpTo, thenUpTo }) => {
+        current.assertTrusted('Replay')
+        return current.replayer.fixture(streamId, { decider, givenUpTo, thenUpTo })
+      },
+      checkDeterminism: async ({ streamId, decider }) => {
+        current.assertTrusted('The determinism check')
+        const [a, b] = await Promise.all([current.freshSandbox(), current.freshSandbox()])
+        try {
+          return await current.replayer.checkDeterminism(streamId, a, b, { decider })
+        } finally {
+          await Promise.all([a.close(), b.close()])
+        }
+      },
+      startReplay: ({ category, decider }) => {
+        current.assertTrusted('Replay')
+        return jobs.start(
+          { kind: 'replay', dbFile: current.paths.database, dir: current.dir, prelude: sandboxPrelude(), category, decider },
+          `Replay ${category ? `of category ${category}` : 'of the whole log'}${decider ? ` with ${decider}` : ''}`
+        )
+      },
+      purgeSnapshots: ({ decider, staleOnly }) => ({ removed: current.replayer.purge({ decider, staleOnly }) })
     }
   }
 

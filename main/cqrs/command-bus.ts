@@ -9,6 +9,8 @@ import type { CodeRunner } from './runner'
 
 export interface DeciderHandle extends DeciderInfo {
   exportName: string
+  /** Take a snapshot every N events when replaying (the decider's own setting). */
+  snapshotEvery?: number | null
 }
 
 export interface SendCommand {

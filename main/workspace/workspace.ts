@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events'
 import type { CodeProblem, WorkspaceState } from '../../shared/contract/workspace'
 import { RpcError } from '../../shared/rpc/errors'
 import { CommandBus, type DeciderHandle } from '../cqrs/command-bus'
+import { Replayer } from '../replay/replayer'
 import { Sandbox, userCodeError } from '../sandbox/sandbox'
 import { SqliteEventStore } from '../store/sqlite-store'
 import { readConfig, writeConfig, type WorkspaceConfig } from './config'
@@ -30,6 +31,7 @@ export class Workspace {
   readonly store: SqliteEventStore
   readonly sandbox: Sandbox
   readonly commands: CommandBus
+  readonly replayer: Replayer
   readonly paths: ReturnType<typeof ensureWorkspaceDir>
   config: WorkspaceConfig
   private files: DefinitionFile[] = []
@@ -48,6 +50,14 @@ export class Workspace {
     this.store = new SqliteEventStore(this.paths.database, { busyTimeoutMs: options.busyTimeoutMs })
     this.sandbox = new Sandbox({ timeoutMs: this.config.settings.userCodeTimeoutMs, memoryMb: this.config.settings.userCodeMemoryMb })
     this.commands = new CommandBus(this.store, this.sandbox, [])
+    this.replayer = new Replayer({ store: this.store, runner: this.sandbox, deciders: () => this.commands.list(), source: (file) => this.sourceOf(file) })
+  }
+
+  /** A new sandbox with this workspace's files loaded (for checks that must not share state with the live one). */
+  async freshSandbox(): Promise<Sandbox> {
+    const sandbox = new Sandbox({ timeoutMs: this.config.settings.userCodeTimeoutMs, memoryMb: this.config.settings.userCodeMemoryMb })
+    await sandbox.setFiles(new Map(this.files.map((f) => [f.path, f.source])))
+    return sandbox
   }
 
   /** Opens a folder as a workspace. `createdHere` marks a workspace made by this workbench, which is trusted. */
@@ -84,6 +94,11 @@ export class Workspace {
       problems: this.problems,
       revision: this.revision
     }
+  }
+
+  /** The source of a loaded definition file, as it was loaded. */
+  sourceOf(path: string): string {
+    return this.files.find((f) => f.path === path)?.source ?? ''
   }
 
   readFile(path: string): DefinitionFile {
@@ -173,6 +188,7 @@ export class Workspace {
           file: d.file!,
           streamPrefix: d.streamPrefix ?? d.name,
           description: d.description ?? null,
+          snapshotEvery: d.snapshotEvery ?? null,
           commands: d.commands ?? []
         }))
     )

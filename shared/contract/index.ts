@@ -1,5 +1,6 @@
 import { commandsService } from './commands'
 import { jobsService } from './jobs'
+import { replayService } from './replay'
 import { storeService } from './store'
 import { workbenchService } from './workbench'
 import { workspaceService } from './workspace'
@@ -10,7 +11,8 @@ export const contract = {
   store: storeService,
   jobs: jobsService,
   workspace: workspaceService,
-  commands: commandsService
+  commands: commandsService,
+  replay: replayService
 }
 
 export type WorkbenchContract = typeof contract
@@ -19,3 +21,4 @@ export * from './store'
 export * from './jobs'
 export * from './workspace'
 export * from './commands'
+export * from './replay'

@@ -152,11 +152,23 @@ function validateCommand(d: Decider, command: { type: string; data: Record<strin
   return { data: parsed.data as Record<string, unknown> }
 }
 
-function fold(d: Decider, state: unknown, events: Array<Record<string, unknown>>): unknown {
+function seedOf(text: string): number {
+  let h = 2166136261
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = Math.imul(h, 16777619)
+  }
+  return h | 0
+}
+
+/** Folds events into state; each event sees its own recorded time as the clock and a seed from its id. */
+function fold(d: Decider, state: unknown, events: Array<Record<string, unknown>>, keep?: Set<number>, kept?: Record<number, Json>): unknown {
   let s = state
   for (const event of events) {
     clock = typeof event.recordedAt === 'number' ? event.recordedAt : clock
+    seed = seedOf(String(event.id ?? event.position ?? ''))
     s = d.evolve(s, event as never)
+    if (keep && kept && keep.has(event.version as number)) kept[event.version as number] = JSON.parse(JSON.stringify(s ?? null)) as Json
   }
   return s
 }
@@ -164,7 +176,7 @@ function fold(d: Decider, state: unknown, events: Array<Record<string, unknown>>
 type Request =
   | { op: 'describe'; file: string }
   | { op: 'decider.initial'; file: string; exportName: string }
-  | { op: 'decider.fold'; file: string; exportName: string; state: Json | null; events: Array<Record<string, unknown>>; steps?: boolean }
+  | { op: 'decider.fold'; file: string; exportName: string; state: Json | null; events: Array<Record<string, unknown>>; steps?: boolean; keep?: number[] }
   | {
       op: 'decider.handle'
       file: string
@@ -187,7 +199,11 @@ function handle(request: Request): Json {
     case 'decider.fold': {
       const d = decider(request.file, request.exportName)
       const start = request.state ?? (d.initialState() as Json)
-      if (!request.steps) return { state: fold(d, start, request.events) as Json }
+      if (!request.steps) {
+        const kept: Record<number, Json> = {}
+        const state = fold(d, start, request.events, request.keep ? new Set(request.keep) : undefined, kept)
+        return { state: JSON.parse(JSON.stringify(state ?? null)) as Json, kept }
+      }
       let s: unknown = start
       const states: Json[] = []
       for (const event of request.events) {
