@@ -26,6 +26,11 @@ The command side:
   trust <dir>                                 let a workspace's code run (one made elsewhere runs none until then)
   demo <dir> [--events N]                     create the demo shop, its log generated through its deciders
 
+Replay:
+  replay <dir> <stream> [--at-version N | --at-position P | --at-time ISO] [--steps] [--decider NAME]
+                                              the state of a stream as JSON; --steps prints each event with the
+                                              state before and after it and the field changes, as NDJSON
+
   --help, --version
 
 Errors go to stderr with exit code 1 (2 for a usage error); stdout carries only data.
@@ -41,7 +46,8 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   stats: store.stats,
   command: workspace.command,
   trust: workspace.trust,
-  demo: workspace.demo
+  demo: workspace.demo,
+  replay: workspace.replay
 }
 
 // The `esw` command line over the same engine the app uses.

@@ -80,3 +80,51 @@ export async function demo(args: string[]): Promise<void> {
   )
   await writeOut(JSON.stringify({ workspace: dir, ...(summary as object) }) + '\n')
 }
+
+/** esw replay <dir> <stream> [--at-version N | --at-position P | --at-time ISO] [--steps] [--decider NAME] */
+export async function replay(args: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      'at-version': { type: 'string' },
+      'at-position': { type: 'string' },
+      'at-time': { type: 'string' },
+      steps: { type: 'boolean', default: false },
+      decider: { type: 'string' },
+      'no-snapshots': { type: 'boolean', default: false }
+    }
+  })
+  const [dir, streamId] = positionals
+  if (!dir || !streamId) throw new UsageError('usage: esw replay <dir> <stream> [--at-version N | --at-position P | --at-time ISO] [--steps] [--decider NAME]')
+  const given = [values['at-version'], values['at-position'], values['at-time']].filter((v) => v !== undefined)
+  if (given.length > 1) throw new UsageError('give at most one of --at-version, --at-position, --at-time')
+  const whole = (name: string, v: string) => {
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number, got '${v}'`)
+    return n
+  }
+  let at: { version: number } | { position: number } | { time: string } | undefined
+  if (values['at-version'] !== undefined) at = { version: whole('at-version', values['at-version']) }
+  else if (values['at-position'] !== undefined) at = { position: whole('at-position', values['at-position']) }
+  else if (values['at-time'] !== undefined) {
+    if (Number.isNaN(Date.parse(values['at-time']))) throw new UsageError(`--at-time must be an ISO time, got '${values['at-time']}'`)
+    at = { time: values['at-time'] }
+  }
+  await withWorkspace(dir, async (ws) => {
+    ws.assertTrusted('Replay')
+    if (!values.steps) {
+      const result = await ws.replayer.stateAt(streamId, { decider: values.decider, at, useSnapshots: !values['no-snapshots'] })
+      await writeOut(JSON.stringify(result, null, 2) + '\n')
+      return
+    }
+    const upTo = ws.replayer.versionAt(streamId, at, ws.store.readStreamSync(streamId, { limit: 1 }).version)
+    let from = 1
+    while (from <= upTo) {
+      const window = await ws.replayer.steps(streamId, { decider: values.decider, fromVersion: from, limit: Math.min(500, upTo - from + 1) })
+      if (window.steps.length === 0) break
+      await writeOut(window.steps.map((s) => JSON.stringify(s) + '\n').join(''))
+      from = window.steps.at(-1)!.event.version + 1
+    }
+  })
+}

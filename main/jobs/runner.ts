@@ -1,4 +1,3 @@
-import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { RpcError, type ErrorCode } from '../../shared/rpc/errors'
 import type { JobTask } from './tasks'
@@ -15,7 +14,7 @@ export function runInWorker(task: JobTask, onProgress: (done: number, total: num
   const flag = new Int32Array(cancel)
   // Slot 0: when the job's current call into user code started; a call that runs too long stops the job.
   const watch = new Float64Array(new SharedArrayBuffer(8))
-  const worker = new Worker(workerScript('job-worker', join(__dirname, 'job-worker.ts')), {
+  const worker = new Worker(workerScript('job-worker', 'main/jobs/job-worker.ts'), {
     workerData: { task, cancel, watch: watch.buffer },
     resourceLimits: { maxOldGenerationSizeMb: 2048 }
   })

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, mkdirSync } from 'node:fs'
+import { isAbsolute, join } from 'node:path'
 
 const built = new Map<string, string>()
 
@@ -10,8 +10,17 @@ const built = new Map<string, string>()
  * when running from source (tests) the TypeScript entry is bundled once per process with esbuild.
  */
 export function workerScript(name: string, sourceEntry: string): string {
-  if (!__filename.endsWith('.ts')) return join(__dirname, `${name}.js`)
-  return bundleForThisProcess(name, sourceEntry)
+  const built = join(__dirname, `${name}.js`)
+  if (!__filename.endsWith('.ts') && existsSync(built)) return built
+  return bundleForThisProcess(name, sourceFile(sourceEntry))
+}
+
+/**
+ * A source entry named relative to the project root (`main/sandbox/sandbox-worker.ts`), found from the working
+ * folder, which is the project root when running from source (tests, a bundled test CLI).
+ */
+export function sourceFile(entry: string): string {
+  return isAbsolute(entry) ? entry : join(process.cwd(), entry)
 }
 
 /** Bundles a TypeScript entry with esbuild into a cache folder of this process (once), and returns the file. */

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { bundleForThisProcess } from '../jobs/worker-path'
+import { bundleForThisProcess, sourceFile } from '../jobs/worker-path'
 
 let cached: string | null = null
 
@@ -11,7 +11,10 @@ let cached: string | null = null
 export function sandboxPrelude(): string {
   if (cached) return cached
   const built = join(__dirname, 'sandbox-prelude.js')
-  const file = !__filename.endsWith('.ts') && existsSync(built) ? built : bundleForThisProcess('sandbox-prelude', join(__dirname, 'runtime', 'context-runtime.ts'), { format: 'iife', external: [] })
+  const file =
+    !__filename.endsWith('.ts') && existsSync(built)
+      ? built
+      : bundleForThisProcess('sandbox-prelude', sourceFile('main/sandbox/runtime/context-runtime.ts'), { format: 'iife', external: [] })
   cached = readFileSync(file, 'utf8')
   return cached
 }

@@ -1,4 +1,3 @@
-import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { RpcError } from '../../shared/rpc/errors'
 import { workerScript } from '../jobs/worker-path'
@@ -129,7 +128,7 @@ export class Sandbox {
   private async spawn(generation: number): Promise<void> {
     this.discardWorker(null, true)
     this.generation = generation
-    const worker = new Worker(workerScript('sandbox-worker', join(__dirname, 'sandbox-worker.ts')), {
+    const worker = new Worker(workerScript('sandbox-worker', 'main/sandbox/sandbox-worker.ts'), {
       workerData: { prelude: sandboxPrelude(), watch: this.watch.buffer },
       resourceLimits: { maxOldGenerationSizeMb: this.memoryMb, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 },
       stdout: true,

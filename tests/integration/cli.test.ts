@@ -87,3 +87,24 @@ describe('esw', () => {
     expect(r.stderr).toContain('is not a workspace')
   })
 })
+
+describe('esw on the command side', () => {
+  it('creates the demo, sends a command a rule refuses, and replays a stream', () => {
+    const ws = join(dir, 'demo')
+    const made = esw(['demo', ws, '--events', '600'])
+    expect(made.code).toBe(0)
+    expect(JSON.parse(made.stdout)).toMatchObject({ events: expect.any(Number), rejected: expect.any(Number) })
+    const refused = esw(['command', ws, 'payments', 'ChargePayment', JSON.stringify({ orderId: 'big-1', customerId: 'c-1', amountCents: 900_000 })])
+    expect(refused.code).toBe(1)
+    expect(JSON.parse(refused.stdout)).toMatchObject({ outcome: 'rejected', rule: 'PaymentLimit' })
+    expect(refused.stderr).toContain('PaymentLimit')
+    const invalid = esw(['command', ws, 'payments', 'ChargePayment', '{"orderId": 5}'])
+    expect(invalid.code).toBe(1)
+    expect(invalid.stderr).toContain('InvalidInput: Invalid ChargePayment command: orderId')
+    const order = ndjson(esw(['streams', ws, '--category', 'order']).stdout)[0].streamId as string
+    const state = JSON.parse(esw(['replay', ws, order, '--at-version', '1']).stdout)
+    expect(state).toMatchObject({ streamId: order, decider: 'orders', version: 1, event: { version: 1 } })
+    const steps = ndjson(esw(['replay', ws, order, '--steps']).stdout)
+    expect(steps[0]).toMatchObject({ event: { version: 1 }, changes: expect.any(Array) })
+  }, 60_000)
+})
