@@ -80,6 +80,28 @@ export function setJsonSchema(path: string, schema: unknown | null): void {
   })
 }
 
+const quietModels = new Set<string>()
+
+/**
+ * Keeps the TypeScript worker's diagnostics off a model: for code shown to read or copy (an exported fixture), whose
+ * imports point into another codebase and would only show as errors here.
+ */
+export function quietDiagnostics(model: monaco.editor.ITextModel): monaco.IDisposable {
+  const uri = model.uri.toString()
+  quietModels.add(uri)
+  monaco.editor.setModelMarkers(model, 'typescript', [])
+  return { dispose: () => quietModels.delete(uri) }
+}
+
+monaco.editor.onDidChangeMarkers((uris) => {
+  for (const uri of uris) {
+    if (!quietModels.has(uri.toString())) continue
+    const model = monaco.editor.getModel(uri)
+    // Only clears markers that are there, so the change it causes ends here.
+    if (model && monaco.editor.getModelMarkers({ resource: uri, owner: 'typescript' }).length) monaco.editor.setModelMarkers(model, 'typescript', [])
+  }
+})
+
 /** Follows the system's light or dark preference. */
 export function preferredTheme(): 'vs' | 'vs-dark' {
   return window.matchMedia('(prefers-color-scheme: dark)').matches ? 'vs-dark' : 'vs'

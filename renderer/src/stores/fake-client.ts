@@ -6,7 +6,7 @@ import { useConnectionStore } from './connection'
 
 type Listener = (payload: never) => void
 type Methods = Record<string, (input?: never) => Promise<unknown>>
-type ServiceName = 'workbench' | 'store' | 'jobs' | 'workspace' | 'commands'
+type ServiceName = 'workbench' | 'store' | 'jobs' | 'workspace' | 'commands' | 'replay'
 
 export interface FakeClient {
   client: WorkbenchClient
@@ -33,7 +33,7 @@ export function fakeClient(services: Partial<Record<ServiceName, Methods>> = {})
         return target[key] ?? (() => Promise.reject(Object.assign(new Error(`Unknown method ${name}.${key}`), { code: 'UnknownMethod' })))
       }
     })
-  const names: ServiceName[] = ['workbench', 'store', 'jobs', 'workspace', 'commands']
+  const names: ServiceName[] = ['workbench', 'store', 'jobs', 'workspace', 'commands', 'replay']
   const client = { ...Object.fromEntries(names.map((name) => [name, service(name, services[name])])), close() {} }
   return {
     client: client as unknown as WorkbenchClient,
@@ -111,4 +111,32 @@ export function sentCommand(commandId: string, fields: Partial<SentCommand> = {}
     streamId: 'payment-o-1',
     ...fields
   }
+}
+
+/**
+ * The replay service over one stream of `length` events whose state after version v is `{ total: v * 10, status }`;
+ * `methods` replace or add methods (fixture, checkDeterminism ...).
+ */
+export function fakeReplay(streamId: string, length: number, methods: Methods = {}): Methods {
+  const ref = (v: number) => ({ position: 100 + v, version: v, type: v === 1 ? 'OrderPlaced' : 'OrderPaid', id: `e-${v}`, recordedAt: Date.UTC(2025, 0, 1) + v * 1000 })
+  const state = (v: number) => ({ total: v * 10, status: v === 0 ? 'none' : 'placed' })
+  const replay = {
+    deciderFor: async () => ({ decider: 'orders', candidates: [{ name: 'orders', streamPrefix: streamId.split('-')[0] }] }),
+    steps: async (input: { fromVersion?: number; limit?: number }) => {
+      const from = input.fromVersion ?? 1
+      const last = Math.min(from + (input.limit ?? 200) - 1, length)
+      const steps = []
+      for (let v = from; v <= last; v++) {
+        steps.push({ event: recordedEvent(100 + v, { streamId, version: v, type: ref(v).type }), before: state(v - 1), after: state(v), changes: [{ kind: 'changed', path: ['total'], before: (v - 1) * 10, after: v * 10 }] })
+      }
+      return { decider: 'orders', steps, streamVersion: length, next: last < length ? last + 1 : null }
+    },
+    stateAt: async (input: { at?: { version?: number } }) => {
+      const v = Math.min(input.at?.version ?? length, length)
+      return { streamId, decider: 'orders', state: state(v), version: v, event: v === 0 ? null : ref(v), snapshotVersion: null, eventsFolded: v, streamVersion: length }
+    },
+    blame: async (input: { at?: { version?: number } }) => ({ decider: 'orders', version: input.at?.version ?? length, fields: [] }),
+    ...methods
+  }
+  return replay as unknown as Methods
 }
