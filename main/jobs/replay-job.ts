@@ -1,7 +1,7 @@
 import { categoryOf } from '../../shared/model/events'
 import type { DeciderHandle } from '../cqrs/command-bus'
 import { inThreadRunner } from '../cqrs/runner'
-import { readStreamEvents } from '../replay/read-path'
+import { foldStreams } from '../replay/fold-many'
 import { SandboxContext } from '../sandbox/context'
 import type { WorkProgress } from '../store/ndjson'
 import { SqliteEventStore } from '../store/sqlite-store'
@@ -38,26 +38,36 @@ export async function replayJob(task: { dbFile: string; dir: string; prelude: st
       after = page.next
     }
     const result: ReplayJobResult = { streams: 0, events: 0, failures: [], byDecider: {}, durationMs: 0 }
-    for (let i = 0; i < streams.length; i++) {
-      if (progress.isCancelled?.()) break
-      const streamId = streams[i]
+    // Group streams by decider, then fold each group in large batches.
+    const groups = new Map<DeciderHandle, string[]>()
+    for (const streamId of streams) {
       const decider = task.decider ? deciders.find((d) => d.name === task.decider) : deciders.find((d) => d.streamPrefix === categoryOf(streamId))
       if (!decider) continue
-      const events = readStreamEvents(store, streamId)
+      if (!groups.has(decider)) groups.set(decider, [])
+      groups.get(decider)!.push(streamId)
+    }
+    let done = 0
+    for (const [decider, ids] of groups) {
+      if (progress.isCancelled?.()) break
       try {
-        let state: unknown = null
-        for (let j = 0; j < events.length; j += 2000) {
-          state = (await runner.call<{ state: unknown }>({ op: 'decider.fold', file: decider.file, exportName: decider.exportName, state, events: events.slice(j, j + 2000) }, `${decider.name}.evolve`)).result.state
-        }
-        result.streams++
-        result.events += events.length
-        const tally = (result.byDecider[decider.name] ??= { streams: 0, events: 0 })
-        tally.streams++
-        tally.events += events.length
+        const folded = await foldStreams(store, runner, decider, ids, (n) => progress.onProgress?.(done + n, streams.length))
+        result.streams += ids.length
+        result.events += folded.events
+        result.byDecider[decider.name] = { streams: ids.length, events: folded.events }
       } catch (error) {
-        if (result.failures.length < 50) result.failures.push({ streamId, message: error instanceof Error ? error.message : String(error) })
+        // A batch failed: fold its streams one by one to name the ones that fail.
+        for (const streamId of ids) {
+          try {
+            const folded = await foldStreams(store, runner, decider, [streamId])
+            result.streams++
+            result.events += folded.events
+          } catch (inner) {
+            if (result.failures.length < 50) result.failures.push({ streamId, message: inner instanceof Error ? inner.message : String(error) })
+          }
+        }
       }
-      progress.onProgress?.(i + 1, streams.length)
+      done += ids.length
+      progress.onProgress?.(done, streams.length)
     }
     result.durationMs = Date.now() - started
     return result

@@ -18,3 +18,8 @@ export function readStreamEvents(store: SqliteEventStore, streamId: string, from
   }
   return out
 }
+
+/** The same events as one JSON array text, for handing many of them to user code at once (parsed inside). */
+export function readStreamEventsJson(store: SqliteEventStore, streamId: string, fromVersion = 1, toVersion = Number.MAX_SAFE_INTEGER): { json: string; count: number } {
+  return store.readStreamJson(streamId, fromVersion, toVersion)
+}

@@ -221,8 +221,13 @@ export class Sandbox {
 
   /** Sends a request to the dispatcher in the context and returns its parsed result, or throws UserCodeFailed/Timeout. */
   async call<T = unknown>(request: Record<string, unknown>, where: string): Promise<{ result: T; logs: string[] }> {
+    return this.callText<T>(JSON.stringify(request), where)
+  }
+
+  /** A call whose request is already JSON text. */
+  async callText<T = unknown>(request: string, where: string): Promise<{ result: T; logs: string[] }> {
     await this.ensureBooted()
-    const answer = (await this.post({ type: 'call', request: JSON.stringify(request) }).catch((error: RpcError) => {
+    const answer = (await this.post({ type: 'call', request }).catch((error: RpcError) => {
       throw error.code === 'Timeout' ? new RpcError('Timeout', `${where}: ${error.message}`, error.details) : error
     })) as CallOutcome
     if (!answer.ok) throw userCodeError(answer.failure, where)

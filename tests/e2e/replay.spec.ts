@@ -128,7 +128,7 @@ test('an order is replayed: scrubbed, its state and diff seen, a field followed 
   expect(typescript).toContain(`"streamId": "${streamId}"`)
   await page.getByTestId('replay-fixture-copy-json').click()
   await expect(page.getByTestId('replay-fixture-notice')).toHaveText('Copied the JSON to the clipboard')
-  const copied = JSON.parse(await page.evaluate(() => navigator.clipboard.readText())) as { given: unknown[]; when: unknown[] }
+  const copied = JSON.parse(await page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText())) as { given: unknown[]; when: unknown[] }
   expect([copied.given.length, copied.when.length]).toEqual([1, 1])
   await screenshot(page, 'replay-fixture')
 

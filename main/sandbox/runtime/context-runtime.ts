@@ -189,6 +189,7 @@ type Request =
     }
   | { op: 'decider.streamId'; file: string; exportName: string; command: { type: string; data: Record<string, unknown> } }
   | { op: 'decider.prepare'; file: string; exportName: string; command: { type: string; data: Record<string, unknown> } }
+  | { op: 'decider.foldMany'; file: string; exportName: string; streams: Array<{ state: Json | null; events: Array<Record<string, unknown>> }> }
 
 function handle(request: Request): Json {
   switch (request.op) {
@@ -211,6 +212,11 @@ function handle(request: Request): Json {
         states.push(JSON.parse(JSON.stringify(s ?? null)) as Json)
       }
       return { state: s as Json, states }
+    }
+    case 'decider.foldMany': {
+      // Many streams in one call: a whole-log replay pays for one crossing per batch, not per stream.
+      const d = decider(request.file, request.exportName)
+      return request.streams.map((s) => JSON.parse(JSON.stringify(fold(d, s.state ?? d.initialState(), s.events) ?? null)) as Json)
     }
     case 'decider.streamId': {
       const d = decider(request.file, request.exportName)
