@@ -3,6 +3,11 @@ import type Database from 'better-sqlite3'
 /** The schema version this code writes; older databases are migrated on open. */
 export const STORE_SCHEMA_VERSION = 1
 
+// Index choices, measured (README, benchmark): every index costs each append and bytes per event. Kept: a stream's
+// versions (reads, expected versions) and ids (idempotency, reads by id); correlation ids only for events that
+// have metadata. Not kept: event type (type filters scan $all in position order) and last update of a stream
+// (the stream list sorts in memory).
+
 /**
  * The event store's tables. A position is the rowid: one more than the highest stored, so a rolled-back append
  * leaves no gap, and scavenge never removes the newest row, so no position is ever handed out twice
@@ -22,7 +27,6 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS events_stream_version ON events(stream_id, version);
 CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events(id);
-CREATE INDEX IF NOT EXISTS events_type ON events(type);
 CREATE INDEX IF NOT EXISTS events_correlation ON events(json_extract(metadata, '$.correlationId')) WHERE metadata IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS streams (
@@ -43,7 +47,6 @@ CREATE TABLE IF NOT EXISTS streams (
   restricted INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS streams_category ON streams(category);
-CREATE INDEX IF NOT EXISTS streams_updated ON streams(updated_at DESC, stream_id);
 CREATE INDEX IF NOT EXISTS streams_restricted ON streams(restricted) WHERE restricted = 1;
 
 CREATE TABLE IF NOT EXISTS store_maintenance (

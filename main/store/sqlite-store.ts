@@ -145,6 +145,8 @@ export class SqliteEventStore implements EventStore {
   private closed = false
   private readonly subscriptions = new Set<Subscription>()
   private readonly shortBusyTimeout: boolean
+  /** One transaction wrapper, reused: better-sqlite3 builds a new one per db.transaction() call. */
+  private readonly runInTransaction: Database.Transaction<(fn: () => unknown) => unknown>
   private readonly filterStatements = new Map<string, { forwards: Database.Statement<unknown[], EventRow>; backwards: Database.Statement<unknown[], EventRow> }>()
 
   private readonly q: ReturnType<SqliteEventStore['prepare']>
@@ -158,6 +160,7 @@ export class SqliteEventStore implements EventStore {
     if (options.busyTimeoutMs !== undefined) this.db.pragma(`busy_timeout = ${options.busyTimeoutMs}`)
     if (!options.readonly) applySchema(this.db)
     this.q = this.prepare()
+    this.runInTransaction = this.db.transaction((fn: () => unknown) => fn())
     this.emitter.setMaxListeners(0)
     this.knownHead = this.head()
     this.dataVersion = this.db.pragma('data_version', { simple: true }) as number
@@ -266,7 +269,7 @@ export class SqliteEventStore implements EventStore {
     })
     if (!result.duplicate) {
       this.knownHead = Math.max(this.knownHead, result.lastPosition ?? 0)
-      this.emitter.emit('appended', {
+      if (this.emitter.listenerCount('appended') > 0) this.emitter.emit('appended', {
         streamId,
         firstPosition: result.firstPosition!,
         lastPosition: result.lastPosition!,
@@ -309,10 +312,9 @@ export class SqliteEventStore implements EventStore {
    * async caller to retry without blocking.
    */
   writeTransaction<T>(fn: () => T): T {
-    const tx = this.db.transaction(fn)
     for (;;) {
       try {
-        return tx.immediate()
+        return this.runInTransaction.immediate(fn) as T
       } catch (error) {
         if ((error as { code?: string }).code === 'SQLITE_BUSY' && !this.shortBusyTimeout) continue
         throw error
@@ -626,6 +628,7 @@ export class SqliteEventStore implements EventStore {
     const categories = this.db
       .prepare('SELECT category, count(*) AS streams, sum(event_count) AS events FROM streams WHERE state = 0 GROUP BY category ORDER BY events DESC')
       .all() as StoreStats['categories']
+    // @debt: without a type index this scans the log (about 0.1 s per 100,000 events); a counter table would fix it.
     const eventTypes = this.db.prepare('SELECT type, count(*) AS events FROM events GROUP BY type ORDER BY events DESC').all() as StoreStats['eventTypes']
     let databaseBytes = 0
     for (const suffix of ['', '-wal']) {
