@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline'
 import type { EventFilter } from '../../shared/model/events'
 import { exportEvents, importEvents, type WorkProgress } from '../store/ndjson'
 import { SqliteEventStore } from '../store/sqlite-store'
+import { projectionJob, type ProjectionTask } from './projection-job'
 import { replayJob } from './replay-job'
 import { seedDemo } from './seed-demo'
 
@@ -13,10 +14,12 @@ export type JobTask =
   | { kind: 'scavenge'; dbFile: string }
   | { kind: 'seed'; dbFile: string; dir: string; prelude?: string; historyFiles?: Record<string, string>; targetEvents?: number }
   | { kind: 'replay'; dbFile: string; dir: string; prelude: string; category?: string; decider?: string }
+  | ({ kind: 'projection' } & ProjectionTask)
 
 /** Runs one task on its own connection to the workspace database. */
 export async function runTask(task: JobTask, progress: WorkProgress): Promise<unknown> {
   if (task.kind === 'replay') return replayJob(task, progress)
+  if (task.kind === 'projection') return projectionJob(task, progress)
   if (task.kind === 'seed') return seedDemo({ ...task, prelude: task.prelude ?? '', historyFiles: task.historyFiles ?? {} }, progress)
   const store = new SqliteEventStore(task.dbFile)
   try {

@@ -145,7 +145,41 @@ declare module 'workbench' {
   }
 
   export function defineDecider<State, C extends Record<string, z.ZodType<any, any>> = Record<string, z.ZodType<any, any>>>(config: DeciderConfig<State, C>): Decider<State, C>
-  export function defineProjection<T extends object>(config: T): T & { readonly kind: 'projection' }
+  type ColumnType = 'text' | 'integer' | 'real' | 'json'
+  type Columns = Record<string, ColumnType>
+  type ColumnValue<T extends ColumnType> = T extends 'text' ? string : T extends 'integer' | 'real' ? number : any
+  /** A table's rows: declared columns, typed by their column type. */
+  export type RowOf<C extends Columns> = { [K in keyof C]?: ColumnValue<C[K]> | null }
+  export interface TableConfig<C extends Columns = Columns> {
+    columns: C
+    /** The columns that identify a row. */
+    key: Array<keyof C & string>
+    /** Secondary indexes: queries may filter and sort on their first column. */
+    indexes?: Array<Array<keyof C & string>>
+  }
+  type Key = string | number | Array<string | number> | Record<string, string | number>
+  /** Writes and reads of a handler; reads see the batch's own earlier writes. */
+  export interface ProjectionContext<T extends Record<string, TableConfig<any>>> {
+    upsert<N extends keyof T & string>(table: N, row: RowOf<T[N]['columns']>): void
+    /** Merges a patch into an existing row; false when there is none. */
+    update<N extends keyof T & string>(table: N, key: Key, patch: RowOf<T[N]['columns']>): boolean
+    delete<N extends keyof T & string>(table: N, key: Key): void
+    get<N extends keyof T & string>(table: N, key: Key): { [K in keyof T[N]['columns']]: ColumnValue<T[N]['columns'][K]> } | undefined
+    query<N extends keyof T & string>(table: N, options?: { where?: RowOf<T[N]['columns']>; index?: string[]; limit?: number }): Array<{ [K in keyof T[N]['columns']]: ColumnValue<T[N]['columns'][K]> }>
+  }
+  export interface QueryPlanner<T extends Record<string, TableConfig<any>>> {
+    table<N extends keyof T & string>(name: N, options?: { where?: RowOf<T[N]['columns']>; orderBy?: keyof T[N]['columns'] & string; direction?: 'asc' | 'desc' }): unknown
+  }
+  export interface ProjectionConfig<T extends Record<string, TableConfig<any>>, Q extends Record<string, z.ZodType<any, any>>> {
+    name: string
+    description?: string
+    /** Which events reach the handlers: the whole log, some stream categories, or some event types. */
+    from?: 'all' | { categories: string[] } | { eventTypes: string[] }
+    tables: T
+    handlers: { [type: string]: (event: WorkbenchEvent, ctx: ProjectionContext<T>) => void }
+    queries?: { [K in keyof Q]: { input: Q[K]; description?: string; run: (input: z.infer<Q[K]>, q: QueryPlanner<T>) => unknown } }
+  }
+  export function defineProjection<const T extends Record<string, TableConfig<any>>, Q extends Record<string, z.ZodType<any, any>> = {}>(config: ProjectionConfig<T, Q>): ProjectionConfig<T, Q> & { readonly kind: 'projection' }
   export function defineUpcaster<T extends object>(config: T): T & { readonly kind: 'upcaster' }
   export function defineSaga<T extends object>(config: T): T & { readonly kind: 'saga' }
 

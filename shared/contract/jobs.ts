@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { defineService, event, method } from '../rpc/contract'
 import { eventFilter } from '../model/events'
 
-export const jobKind = z.enum(['export', 'import', 'scavenge', 'seed', 'replay'])
+export const jobKind = z.enum(['export', 'import', 'scavenge', 'seed', 'replay', 'projection'])
 export const jobState = z.enum(['running', 'succeeded', 'failed', 'cancelled'])
 
 export const jobInfo = z.object({

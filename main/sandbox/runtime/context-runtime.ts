@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import * as workbench from './workbench-module'
+import { describeProjection, lastFailedIndex, planQuery, runProjection, seedForEvent, type ProjectionDef, type RunRequest } from '../../projections/handler-runtime'
 
 /**
  * Runs inside the sandbox's vm context, bundled with zod and the workbench module (the "prelude").
@@ -190,9 +191,34 @@ type Request =
   | { op: 'decider.streamId'; file: string; exportName: string; command: { type: string; data: Record<string, unknown> } }
   | { op: 'decider.prepare'; file: string; exportName: string; command: { type: string; data: Record<string, unknown> } }
   | { op: 'decider.foldMany'; file: string; exportName: string; streams: Array<{ state: Json | null; events: Array<Record<string, unknown>> }> }
+  | { op: 'projection.describe'; file: string }
+  | ({ op: 'projection.run'; file: string; exportName: string } & RunRequest)
+  | { op: 'projection.failedAt' }
+  | { op: 'projection.query'; file: string; exportName: string; query: string; input: unknown }
+
+function projection(file: string, exportName: string): ProjectionDef {
+  const found = definitionsOf(file).find((d) => d.exportName === exportName)
+  if (!found || found.value.kind !== 'projection') throw new Error(`${file} has no projection export '${exportName}'`)
+  return found.value as unknown as ProjectionDef
+}
+
+function setEventClock(event: Record<string, unknown>) {
+  clock = typeof event.recordedAt === 'number' ? event.recordedAt : clock
+  seed = seedForEvent(event)
+}
 
 function handle(request: Request): Json {
   switch (request.op) {
+    case 'projection.describe':
+      return definitionsOf(request.file)
+        .filter((d) => d.value.kind === 'projection')
+        .map((d) => describeProjection(d.value as unknown as ProjectionDef, d.exportName, toJsonSchema))
+    case 'projection.run':
+      return runProjection(projection(request.file, request.exportName), request, setEventClock) as unknown as Json
+    case 'projection.failedAt':
+      return lastFailedIndex()
+    case 'projection.query':
+      return planQuery(projection(request.file, request.exportName), request.query, request.input, formatPath)
     case 'describe':
       return describe(request.file)
     case 'decider.initial':

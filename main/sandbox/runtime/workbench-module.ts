@@ -33,7 +33,29 @@ export function defineDecider<State>(config: DeciderConfig<State>): Decider<Stat
   return { ...config, kind: 'decider' }
 }
 
-export function defineProjection<T extends object>(config: T): T & { readonly kind: 'projection' } {
+type ColumnType = 'text' | 'integer' | 'real' | 'json'
+type ProjectionRow = Record<string, unknown>
+type ProjectionKey = string | number | Array<string | number> | Record<string, string | number>
+
+/** What a projection handler writes and reads through; reads see the batch's own earlier writes. */
+export interface ProjectionContext {
+  upsert(table: string, row: ProjectionRow): void
+  update(table: string, key: ProjectionKey, patch: ProjectionRow): boolean
+  delete(table: string, key: ProjectionKey): void
+  get(table: string, key: ProjectionKey): ProjectionRow | undefined
+  query(table: string, options?: { where?: Record<string, unknown>; index?: string[]; limit?: number }): ProjectionRow[]
+}
+
+export interface ProjectionConfig {
+  name: string
+  description?: string
+  from?: 'all' | { categories: string[] } | { eventTypes: string[] }
+  tables: Record<string, { columns: Record<string, ColumnType>; key: string[]; indexes?: string[][] }>
+  handlers: Record<string, (event: { type: string; data: Record<string, unknown>; [key: string]: unknown }, ctx: ProjectionContext) => void>
+  queries?: Record<string, { input?: z.ZodType; description?: string; run: (input: never, q: { table(name: string, options?: { where?: Record<string, unknown>; orderBy?: string; direction?: 'asc' | 'desc' }): unknown }) => unknown }>
+}
+
+export function defineProjection<T extends ProjectionConfig>(config: T): T & { readonly kind: 'projection' } {
   return { ...config, kind: 'projection' as const }
 }
 

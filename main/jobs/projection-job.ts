@@ -1,0 +1,66 @@
+import type { CheckResult, ProjectionFault } from '../../shared/contract/projections'
+import { RpcError } from '../../shared/rpc/errors'
+import { inThreadRunner } from '../cqrs/runner'
+import { runCheck } from '../projections/checks'
+import { describeFile } from '../projections/descriptors'
+import { ProjectionEngine } from '../projections/engine'
+import { discardShadow, promoteShadow } from '../projections/shadow'
+import { SandboxContext } from '../sandbox/context'
+import { userCodeError } from '../sandbox/sandbox'
+import type { WorkProgress } from '../store/ndjson'
+import { SqliteEventStore } from '../store/sqlite-store'
+
+export interface ProjectionTask {
+  dbFile: string
+  prelude: string
+  /** The projection's definition file, as the manager loaded it. */
+  file: string
+  source: string
+  projection: string
+  mode: 'shadow' | 'rebuild' | 'determinism' | 'idempotency'
+  batchSize?: number
+}
+
+export type ProjectionJobResult =
+  | { mode: 'shadow' | 'rebuild'; position: number; events: number; durationMs: number; fault: ProjectionFault | null; promoted: boolean }
+  | { mode: 'determinism' | 'idempotency'; check: CheckResult; durationMs: number }
+
+/**
+ * Runs a projection over the whole log in a job thread, with its own connection and its own sandbox context:
+ * a shadow run (into shadow tables), a rebuild (a shadow run promoted at the end) or a check.
+ */
+export async function projectionJob(task: ProjectionTask, progress: WorkProgress): Promise<ProjectionJobResult> {
+  const started = Date.now()
+  const store = new SqliteEventStore(task.dbFile)
+  const context = new SandboxContext(task.prelude, progress.watch)
+  try {
+    const loaded = context.load(task.file, task.source)
+    if (!loaded.ok) throw userCodeError(loaded.failure, `loading ${task.file}`)
+    const descriptor = describeFile(context, task.file).find((d) => d.name === task.projection)
+    if (!descriptor) throw new RpcError('NotFound', `${task.file} defines no projection ${task.projection}`)
+    const runner = inThreadRunner(context)
+    if (task.mode === 'determinism' || task.mode === 'idempotency') {
+      const check = await runCheck(store, runner, descriptor, task.mode, { isCancelled: progress.isCancelled, onProgress: (done, total) => progress.onProgress?.(done, total) })
+      return { mode: task.mode, check, durationMs: Date.now() - started }
+    }
+    store.writeTransaction(() => discardShadow(store.db, descriptor))
+    const engine = new ProjectionEngine(store, runner, descriptor, { shadow: true, batchSize: task.batchSize ?? 2000 })
+    let events = 0
+    const outcome = await engine.runToHead({
+      isCancelled: progress.isCancelled,
+      onProgress: (position, head) => {
+        events = position
+        progress.onProgress?.(position, head)
+      }
+    })
+    const fault = outcome.kind === 'faulted' ? outcome.fault : null
+    let promoted = false
+    if (task.mode === 'rebuild' && !fault) {
+      promoteShadow(store.db, descriptor, (fn) => store.writeTransaction(fn))
+      promoted = true
+    }
+    return { mode: task.mode, position: engine.position(), events, durationMs: Date.now() - started, fault, promoted }
+  } finally {
+    await store.close()
+  }
+}

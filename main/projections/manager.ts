@@ -1,0 +1,417 @@
+import { EventEmitter } from 'node:events'
+import {
+  pageRequest,
+  type CheckResult,
+  type ProjectionDescriptor,
+  type ProjectionFault,
+  type ProjectionState,
+  type ProjectionStatus,
+  type RowDiff,
+  type RowsPage
+} from '../../shared/contract/projections'
+import { RpcError } from '../../shared/rpc/errors'
+import type { CodeRunner } from '../cqrs/runner'
+import type { ProjectionJobResult, ProjectionTask } from '../jobs/projection-job'
+import { runInWorker, type RunningJob } from '../jobs/runner'
+import type { JobTask } from '../jobs/tasks'
+import type { SqliteEventStore } from '../store/sqlite-store'
+import { parseDescriptors } from './descriptors'
+import { ProjectionEngine } from './engine'
+import { readPage, type PageInput } from './read-models'
+import { diffShadow, discardShadow, promoteShadow } from './shadow'
+import { checkpointName, dropTables, quote, readCheckpoint, sqlTableName, writeCheckpoint } from './tables'
+
+export interface ProjectionManagerOptions {
+  store: SqliteEventStore
+  /** The workspace's sandbox (a worker): handlers of the live catch-up run there. */
+  runner: CodeRunner
+  /** The sandbox prelude and a definition file's source, for jobs that load the code in their own context. */
+  prelude: () => string
+  source: (file: string) => string
+  /** Starts a job thread (tests may run it differently). */
+  startJob?: (task: JobTask, onProgress: (done: number, total: number | null) => void) => RunningJob
+  batchSize?: number
+}
+
+interface Entry {
+  descriptor: ProjectionDescriptor
+  engine: ProjectionEngine
+  paused: boolean
+  fault: ProjectionFault | null
+  job: { kind: string; done: number; total: number | null; running: RunningJob } | null
+  pumping: boolean
+  again: boolean
+  /** Events per second, smoothed over batches. */
+  throughput: number
+}
+
+/**
+ * The projections of one workspace in the app's main process: follows the log (async lifecycle) batch by batch,
+ * with handlers in the sandbox worker and one short transaction per batch here; everything that reads the whole
+ * log (rebuild, shadow run, checks) runs as a job with its own connection and sandbox context.
+ * @debt inline projections (updated in the append's transaction) are not built yet; every projection is async.
+ */
+export class ProjectionManager {
+  private readonly entries = new Map<string, Entry>()
+  private readonly emitter = new EventEmitter()
+  private stopFollowing: (() => void) | null = null
+  private closed = false
+
+  constructor(private readonly options: ProjectionManagerOptions) {
+    this.emitter.setMaxListeners(0)
+  }
+
+  /** Reads the projections of loaded definition files from the sandbox ('projection.describe'). */
+  async describeFiles(files: string[]): Promise<ProjectionDescriptor[]> {
+    const out: ProjectionDescriptor[] = []
+    for (const file of files) {
+      const { result } = await this.options.runner.call<unknown[]>({ op: 'projection.describe', file }, `describing ${file}`)
+      out.push(...parseDescriptors(result, file))
+    }
+    return out
+  }
+
+  /** Replaces the set of projections (after the workspace's code was loaded) and starts following the log. */
+  setProjections(descriptors: ProjectionDescriptor[]): void {
+    const next = new Map<string, Entry>()
+    for (const descriptor of descriptors) {
+      const old = this.entries.get(descriptor.name)
+      const engine = new ProjectionEngine(this.options.store, this.options.runner, descriptor, { batchSize: this.options.batchSize })
+      const checkpoint = readCheckpoint(this.options.store.db, descriptor.name)
+      const fault = checkpoint?.status === 'faulted' && checkpoint.error ? (JSON.parse(checkpoint.error) as ProjectionFault) : null
+      next.set(descriptor.name, {
+        descriptor,
+        engine,
+        paused: old?.paused ?? checkpoint?.status === 'paused',
+        fault,
+        job: old?.job ?? null,
+        pumping: false,
+        again: false,
+        throughput: old?.throughput ?? 0
+      })
+    }
+    this.entries.clear()
+    for (const [name, entry] of next) this.entries.set(name, entry)
+    if (!this.stopFollowing) this.stopFollowing = this.options.store.onAppended(() => this.pumpAll())
+    this.pumpAll()
+  }
+
+  on(event: 'status', listener: (status: ProjectionStatus) => void): () => void
+  on(event: 'progress', listener: (p: { projection: string; kind: string; done: number; total: number | null }) => void): () => void
+  on(event: string, listener: (payload: never) => void): () => void {
+    const l = listener as (payload: unknown) => void
+    this.emitter.on(event, l)
+    return () => this.emitter.off(event, l)
+  }
+
+  private entry(name: string): Entry {
+    const e = this.entries.get(name)
+    if (!e) throw new RpcError('NotFound', `No projection ${name} in this workspace (projections: ${[...this.entries.keys()].join(', ') || 'none'})`, { projection: name })
+    return e
+  }
+
+  descriptor(name: string): ProjectionDescriptor {
+    return this.entry(name).descriptor
+  }
+
+  list(): ProjectionStatus[] {
+    return [...this.entries.keys()].map((name) => this.status(name))
+  }
+
+  status(name: string): ProjectionStatus {
+    const e = this.entry(name)
+    const db = this.options.store.db
+    const position = e.engine.position()
+    const head = this.options.store.head()
+    const next = db.prepare<[number], { recorded_at: number }>('SELECT recorded_at FROM events WHERE position > ? ORDER BY position LIMIT 1').get(position)
+    const state: ProjectionState = e.job?.kind === 'rebuild' ? 'rebuilding' : e.fault ? 'faulted' : e.paused ? 'paused' : position >= head ? 'caught-up' : 'running'
+    const shadow = readCheckpoint(db, checkpointName(name, true))
+    return {
+      name,
+      file: e.descriptor.file,
+      state,
+      position,
+      headPosition: head,
+      lagEvents: Math.max(head - position, 0),
+      lagMs: next && position < head ? Math.max(Date.now() - next.recorded_at, 0) : 0,
+      throughput: Math.round(e.throughput),
+      fault: e.fault,
+      job: e.job ? { kind: e.job.kind, done: e.job.done, total: e.job.total } : null,
+      shadow: shadow ? { position: shadow.position, ready: e.job?.kind !== 'shadow' } : null,
+      tables: Object.keys(e.descriptor.tables).map((t) => {
+        const sqlName = sqlTableName(name, t)
+        const n = db.prepare(`SELECT count(*) AS n FROM ${quote(sqlName)}`).get() as { n: number } | undefined
+        return { name: t, sqlName, rows: n?.n ?? 0 }
+      })
+    }
+  }
+
+  private emitStatus(name: string) {
+    if (this.entries.has(name)) this.emitter.emit('status', this.status(name))
+  }
+
+  private pumpAll() {
+    for (const name of this.entries.keys()) void this.pump(name)
+  }
+
+  /** Follows the log for one projection until caught up; one batch at a time, yielding between batches. */
+  private async pump(name: string): Promise<void> {
+    const e = this.entries.get(name)
+    if (!e || this.closed) return
+    if (e.pumping) {
+      e.again = true
+      return
+    }
+    e.pumping = true
+    try {
+      do {
+        e.again = false
+        while (!this.closed && !e.paused && !e.fault && !e.job && this.entries.get(name) === e) {
+          const started = performance.now()
+          let outcome
+          try {
+            outcome = await e.engine.step()
+          } catch (error) {
+            // A conflict (another runner moved the checkpoint) or a sandbox restart: start the batch over.
+            if ((error as RpcError).code === 'Conflict' || (error as RpcError).code === 'UserCodeFailed') {
+              e.engine.invalidate()
+              await new Promise((resolve) => setTimeout(resolve, 20))
+              continue
+            }
+            throw error
+          }
+          if (outcome.kind === 'idle') break
+          if (outcome.kind === 'faulted') e.fault = outcome.fault
+          else {
+            const seconds = (performance.now() - started) / 1000
+            const rate = outcome.events / Math.max(seconds, 0.0001)
+            e.throughput = e.throughput === 0 ? rate : e.throughput * 0.7 + rate * 0.3
+          }
+          this.emitStatus(name)
+          await new Promise((resolve) => setImmediate(resolve))
+        }
+      } while (e.again && !this.closed)
+      this.emitStatus(name)
+    } finally {
+      e.pumping = false
+    }
+  }
+
+  /** Waits until every projection that can run has caught up (tests, the CLI). */
+  async idle(timeoutMs = 30_000): Promise<void> {
+    const until = Date.now() + timeoutMs
+    for (;;) {
+      const busy = [...this.entries.values()].some((e) => e.pumping || e.job || (!e.paused && !e.fault && e.engine.position() < this.options.store.head()))
+      if (!busy) return
+      if (Date.now() > until) throw new RpcError('Timeout', 'Projections did not catch up in time')
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  }
+
+  pause(name: string): ProjectionStatus {
+    const e = this.entry(name)
+    e.paused = true
+    e.engine.setStatus('paused')
+    return this.status(name)
+  }
+
+  resume(name: string): ProjectionStatus {
+    const e = this.entry(name)
+    e.paused = false
+    e.engine.setStatus('running')
+    void this.pump(name)
+    return this.status(name)
+  }
+
+  /** Runs the poison event again (with the code as it is now). */
+  retry(name: string): ProjectionStatus {
+    const e = this.entry(name)
+    if (!e.fault) throw new RpcError('Conflict', `Projection ${name} is not faulted`)
+    e.fault = null
+    e.engine.setStatus('running')
+    void this.pump(name)
+    return this.status(name)
+  }
+
+  /** Moves past the poison event without applying it. */
+  skip(name: string): ProjectionStatus {
+    const e = this.entry(name)
+    if (!e.fault) throw new RpcError('Conflict', `Projection ${name} is not faulted`)
+    e.engine.skipTo(e.fault.position)
+    e.fault = null
+    void this.pump(name)
+    return this.status(name)
+  }
+
+  /** Empties the read model and starts again from position 0 (in this thread: use rebuild for large logs). */
+  reset(name: string): ProjectionStatus {
+    const e = this.entry(name)
+    this.assertNoJob(e)
+    const db = this.options.store.db
+    this.options.store.writeTransaction(() => {
+      dropTables(db, name, Object.keys(e.descriptor.tables))
+      db.prepare('DELETE FROM projection_checkpoints WHERE projection = ?').run(name)
+    })
+    e.fault = null
+    e.engine = new ProjectionEngine(this.options.store, this.options.runner, e.descriptor, { batchSize: this.options.batchSize })
+    void this.pump(name)
+    return this.status(name)
+  }
+
+  private assertNoJob(e: Entry) {
+    if (e.job) throw new RpcError('Conflict', `Projection ${e.descriptor.name} has a ${e.job.kind} job running`)
+  }
+
+  private startJob(e: Entry, mode: ProjectionTask['mode']): Promise<ProjectionJobResult> {
+    this.assertNoJob(e)
+    const task: JobTask = {
+      kind: 'projection',
+      dbFile: this.options.store.file,
+      prelude: this.options.prelude(),
+      file: e.descriptor.file,
+      source: this.options.source(e.descriptor.file),
+      projection: e.descriptor.name,
+      mode
+    }
+    const name = e.descriptor.name
+    const start = this.options.startJob ?? ((t, p) => runInWorker(t, p))
+    const running = start(task, (done, total) => {
+      if (!e.job) return
+      e.job.done = done
+      e.job.total = total
+      this.emitter.emit('progress', { projection: name, kind: mode, done, total })
+    })
+    e.job = { kind: mode, done: 0, total: null, running }
+    this.emitStatus(name)
+    return (running.result as Promise<ProjectionJobResult>).finally(() => {
+      e.job = null
+      // The job changed tables behind the sandbox's row cache.
+      e.engine.invalidate()
+      this.emitStatus(name)
+      void this.pump(name)
+    })
+  }
+
+  /** Cancels a projection's running job. */
+  cancelJob(name: string): ProjectionStatus {
+    this.entry(name).job?.running.cancel()
+    return this.status(name)
+  }
+
+  /** Rebuilds from zero in a job (shadow tables, promoted when complete); resolves when the job ends. */
+  async rebuild(name: string): Promise<ProjectionJobResult> {
+    const e = this.entry(name)
+    const result = await this.startJob(e, 'rebuild')
+    if ('fault' in result && result.fault) e.fault = result.fault
+    else e.fault = null
+    return result
+  }
+
+  /** Starts a rebuild without waiting for it. */
+  startRebuild(name: string): ProjectionStatus {
+    void this.rebuild(name).catch(() => {})
+    return this.status(name)
+  }
+
+  shadowStart(name: string): Promise<ProjectionJobResult> {
+    return this.startJob(this.entry(name), 'shadow')
+  }
+
+  shadowDiff(name: string, samples = 10): RowDiff[] {
+    const e = this.entry(name)
+    if (!readCheckpoint(this.options.store.db, checkpointName(name, true))) throw new RpcError('NotFound', `Projection ${name} has no shadow run`)
+    return diffShadow(this.options.store.db, e.descriptor, samples)
+  }
+
+  /** Swaps the shadow tables in, atomically; the live runner goes on from the shadow's position. */
+  async shadowPromote(name: string): Promise<ProjectionStatus> {
+    const e = this.entry(name)
+    this.assertNoJob(e)
+    // Wait for a batch in flight, then keep the runner away while the tables change.
+    const paused = e.paused
+    e.paused = true
+    while (e.pumping) await new Promise((resolve) => setTimeout(resolve, 5))
+    try {
+      for (;;) {
+        try {
+          promoteShadow(this.options.store.db, e.descriptor, (fn) => this.options.store.writeTransaction(fn))
+          break
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error
+          await new Promise((resolve) => setTimeout(resolve, 10))
+        }
+      }
+      e.fault = null
+      e.engine = new ProjectionEngine(this.options.store, this.options.runner, e.descriptor, { batchSize: this.options.batchSize })
+    } finally {
+      e.paused = paused
+    }
+    void this.pump(name)
+    return this.status(name)
+  }
+
+  shadowDiscard(name: string): ProjectionStatus {
+    const e = this.entry(name)
+    this.assertNoJob(e)
+    this.options.store.writeTransaction(() => discardShadow(this.options.store.db, e.descriptor))
+    return this.status(name)
+  }
+
+  async check(name: string, check: 'determinism' | 'idempotency'): Promise<CheckResult> {
+    const result = await this.startJob(this.entry(name), check)
+    if (!('check' in result)) throw new RpcError('Internal', 'The check job answered something else')
+    return result.check
+  }
+
+  private lag(name: string, shadow = false) {
+    const position = readCheckpoint(this.options.store.db, checkpointName(name, shadow))?.position ?? 0
+    const headPosition = this.options.store.head()
+    return { position, headPosition, lagEvents: Math.max(headPosition - position, 0) }
+  }
+
+  /** A page of a read-model table, with how far behind the log it is. */
+  page(input: Parameters<typeof pageRequest.parse>[0]): RowsPage {
+    const parsed: PageInput = pageRequest.parse(input)
+    const e = this.entry(parsed.projection)
+    // Position first: rows read after it are at least that fresh.
+    const lag = this.lag(parsed.projection, parsed.shadow)
+    return readPage(this.options.store.db, e.descriptor, parsed, lag)
+  }
+
+  /** Runs a named query: the sandbox validates the input and plans the read; the read runs here on the tables. */
+  async runQuery(input: { projection: string; query: string; input: unknown; after?: string | null; limit?: number }): Promise<RowsPage> {
+    const e = this.entry(input.projection)
+    const { result } = await this.options.runner.call<
+      | { outcome: 'planned'; plan: { table: string; where: Record<string, unknown>; orderBy: string | null; direction: 'asc' | 'desc' } }
+      | { outcome: 'invalid'; issues: Array<{ path: string; message: string }> }
+      | { outcome: 'unknown-query'; queries: string[] }
+    >({ op: 'projection.query', file: e.descriptor.file, exportName: e.descriptor.exportName, query: input.query, input: input.input ?? null }, `${input.projection}.queries.${input.query}`)
+    if (result.outcome === 'unknown-query') throw new RpcError('NotFound', `Projection ${input.projection} has no query ${input.query} (queries: ${result.queries.join(', ') || 'none'})`)
+    if (result.outcome === 'invalid') {
+      throw new RpcError('InvalidInput', `Input of ${input.projection}.${input.query}: ${result.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues: result.issues })
+    }
+    const plan = result.plan
+    return this.page({
+      projection: input.projection,
+      table: plan.table,
+      where: plan.where as PageInput['where'],
+      orderBy: plan.orderBy ?? undefined,
+      direction: plan.direction,
+      after: input.after ?? null,
+      limit: input.limit ?? 200
+    })
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    this.stopFollowing?.()
+    for (const e of this.entries.values()) e.job?.running.cancel()
+    while ([...this.entries.values()].some((e) => e.pumping)) await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/** Sets a projection's checkpoint (tests and maintenance). */
+export function setCheckpoint(store: SqliteEventStore, name: string, position: number): void {
+  const current = readCheckpoint(store.db, name)
+  writeCheckpoint(store.db, { projection: name, position, status: current?.status ?? 'running', error: current?.error ?? null, schema: current?.schema ?? null })
+}
