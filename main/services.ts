@@ -85,7 +85,9 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
     for (const stop of unbind) stop()
     unbind = [
       ws.store.onAppended((notice) => events.emit('store', 'appended', notice)),
-      ws.onChanged((state) => events.emit('workspace', 'changed', state))
+      ws.onChanged((state) => events.emit('workspace', 'changed', state)),
+      ws.projections.on('status', (status) => events.emit('projections', 'status', status)),
+      ws.projections.on('progress', (progress) => events.emit('projections', 'progress', progress))
     ]
   }
 
@@ -119,7 +121,7 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
         workspaceName: current.config.name,
         trusted: current.trusted,
         host: options.host,
-        capabilities: ['store', 'workspaces', 'commands', 'replay']
+        capabilities: ['store', 'workspaces', 'commands', 'replay', 'projections']
       }),
       ping: () => ({ pong: true as const, serverTime: Date.now() }),
       echo: ({ text, repeat }) => {
@@ -270,6 +272,26 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
         )
       },
       purgeSnapshots: ({ decider, staleOnly }) => ({ removed: current.replayer.purge({ decider, staleOnly }) })
+    },
+    projections: {
+      list: () => current.projections.list(),
+      describe: ({ projection }) => ({ descriptor: current.projections.descriptor(projection), status: current.projections.status(projection) }),
+      rebuild: ({ projection }) => current.projections.startRebuild(projection),
+      pause: ({ projection }) => current.projections.pause(projection),
+      resume: ({ projection }) => current.projections.resume(projection),
+      reset: ({ projection }) => current.projections.reset(projection),
+      retry: ({ projection }) => current.projections.retry(projection),
+      skip: ({ projection }) => current.projections.skip(projection),
+      shadowStart: ({ projection }) => {
+        void current.projections.shadowStart(projection).catch(() => {})
+        return current.projections.status(projection)
+      },
+      shadowDiff: ({ projection, samples }) => current.projections.shadowDiff(projection, samples),
+      shadowPromote: ({ projection }) => current.projections.shadowPromote(projection),
+      shadowDiscard: ({ projection }) => current.projections.shadowDiscard(projection),
+      check: ({ projection, check }) => current.projections.check(projection, check),
+      page: (input) => current.projections.page(input),
+      runQuery: (input) => current.projections.runQuery(input)
     }
   }
 

@@ -3,7 +3,9 @@ import { EventEmitter } from 'node:events'
 import type { CodeProblem, WorkspaceState } from '../../shared/contract/workspace'
 import { RpcError } from '../../shared/rpc/errors'
 import { CommandBus, type DeciderHandle } from '../cqrs/command-bus'
+import { ProjectionManager } from '../projections/manager'
 import { Replayer } from '../replay/replayer'
+import { sandboxPrelude } from '../sandbox/prelude'
 import { Sandbox, userCodeError } from '../sandbox/sandbox'
 import { SqliteEventStore } from '../store/sqlite-store'
 import { readConfig, writeConfig, type WorkspaceConfig } from './config'
@@ -32,6 +34,7 @@ export class Workspace {
   readonly sandbox: Sandbox
   readonly commands: CommandBus
   readonly replayer: Replayer
+  readonly projections: ProjectionManager
   readonly paths: ReturnType<typeof ensureWorkspaceDir>
   config: WorkspaceConfig
   private files: DefinitionFile[] = []
@@ -51,6 +54,7 @@ export class Workspace {
     this.sandbox = new Sandbox({ timeoutMs: this.config.settings.userCodeTimeoutMs, memoryMb: this.config.settings.userCodeMemoryMb })
     this.commands = new CommandBus(this.store, this.sandbox, [])
     this.replayer = new Replayer({ store: this.store, runner: this.sandbox, deciders: () => this.commands.list(), source: (file) => this.sourceOf(file) })
+    this.projections = new ProjectionManager({ store: this.store, runner: this.sandbox, prelude: sandboxPrelude, source: (file) => this.sourceOf(file) })
   }
 
   /** A new sandbox with this workspace's files loaded (for checks that must not share state with the live one). */
@@ -192,6 +196,13 @@ export class Workspace {
           commands: d.commands ?? []
         }))
     )
+    // Projections follow the log with the code just loaded (none while untrusted).
+    try {
+      const projectionFiles = [...new Set(definitions.filter((d) => d.kind === 'projection').map((d) => d.file!))]
+      this.projections.setProjections(this.trusted ? await this.projections.describeFiles(projectionFiles) : [])
+    } catch (error) {
+      problems.push({ file: '', line: null, column: null, message: `Projections could not be read: ${(error as Error).message}`, severity: 'error' })
+    }
     this.revision++
     this.emitter.emit('changed', this.state())
   }
@@ -199,6 +210,7 @@ export class Workspace {
   async close(): Promise<void> {
     this.stopWatching?.()
     await this.loading
+    await this.projections.close()
     await this.sandbox.close()
     await this.store.close()
   }

@@ -1,5 +1,6 @@
 import { commandsService } from './commands'
 import { jobsService } from './jobs'
+import { projectionsService } from './projections'
 import { replayService } from './replay'
 import { storeService } from './store'
 import { workbenchService } from './workbench'
@@ -12,7 +13,8 @@ export const contract = {
   jobs: jobsService,
   workspace: workspaceService,
   commands: commandsService,
-  replay: replayService
+  replay: replayService,
+  projections: projectionsService
 }
 
 export type WorkbenchContract = typeof contract
@@ -22,3 +24,4 @@ export * from './jobs'
 export * from './workspace'
 export * from './commands'
 export * from './replay'
+export * from './projections'

@@ -33,6 +33,15 @@ describe('the demo workspace', () => {
       // The log is the same every time: the seed fixes it.
       const first = (await client.store.readAll({ limit: 50 })).events.map((e) => [e.streamId, e.type, e.data])
       expect(first.length).toBe(50)
+      // The demo's projections follow the log to its head.
+      await workbench.workspace().projections.idle(60_000)
+      const projections = await client.projections.list()
+      expect(projections.map((p) => p.name).sort()).toEqual(['customer_history', 'inventory_levels', 'order_summary', 'revenue_per_day'])
+      expect(projections.every((p) => p.position === stats.headPosition)).toBe(true)
+      const orders = await client.projections.page({ projection: 'order_summary', table: 'orders', limit: 5, withTotal: true })
+      expect(orders.rows).toHaveLength(5)
+      expect(orders.total).toBeGreaterThan(50)
+      expect(orders.lag.lagEvents).toBe(0)
       const typings = await client.workspace.typings()
       expect(typings.files[1].content).toContain('"ItemAdded"')
       client.close()
