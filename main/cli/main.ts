@@ -31,6 +31,13 @@ Replay:
                                               the state of a stream as JSON; --steps prints each event with the
                                               state before and after it and the field changes, as NDJSON
 
+Projections and queries:
+  projections <dir>                           status, position and lag of each projection (NDJSON)
+  project <dir> <projection> [--rebuild]      run a projection up to the head, or rebuild it; progress on stderr
+  query <dir> <projection> <query> ['<json>'] a named query's rows as NDJSON; the lag on stderr
+  check <dir> <projection> --determinism|--idempotency
+                                              exit code 0 when the check passes, the first offending event otherwise
+
   --help, --version
 
 Errors go to stderr with exit code 1 (2 for a usage error); stdout carries only data.
@@ -47,7 +54,11 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   command: workspace.command,
   trust: workspace.trust,
   demo: workspace.demo,
-  replay: workspace.replay
+  replay: workspace.replay,
+  projections: workspace.projections,
+  project: workspace.project,
+  query: workspace.query,
+  check: workspace.check
 }
 
 // The `esw` command line over the same engine the app uses.

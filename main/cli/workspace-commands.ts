@@ -128,3 +128,80 @@ export async function replay(args: string[]): Promise<void> {
     }
   })
 }
+
+/** esw projections <dir>: status, position and lag of each projection, after catching up. */
+export async function projections(args: string[]): Promise<void> {
+  const { positionals } = parseArgs({ args, allowPositionals: true })
+  await withWorkspace(positionals[0], async (ws) => {
+    ws.assertTrusted('Projections')
+    await ws.projections.idle(600_000)
+    await writeOut(ws.projections.list().map((p) => JSON.stringify({ name: p.name, state: p.state, position: p.position, headPosition: p.headPosition, lagEvents: p.lagEvents, fault: p.fault, tables: p.tables }) + '\n').join(''))
+  })
+}
+
+/** esw project <dir> <projection> [--rebuild]: run a projection up to the head (or rebuild it), progress on stderr. */
+export async function project(args: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { rebuild: { type: 'boolean', default: false } } })
+  const [dir, name] = positionals
+  if (!dir || !name) throw new UsageError('usage: esw project <dir> <projection> [--rebuild]')
+  await withWorkspace(dir, async (ws) => {
+    ws.assertTrusted('Projections')
+    ws.projections.descriptor(name)
+    const stop = ws.projections.on('progress', (p) => {
+      if (p.projection === name) process.stderr.write(`${p.kind}: ${p.done}${p.total ? ` of ${p.total}` : ''}\n`)
+    })
+    try {
+      if (values.rebuild) await ws.projections.rebuild(name)
+      await ws.projections.idle(600_000)
+    } finally {
+      stop()
+    }
+    const status = ws.projections.status(name)
+    await writeOut(JSON.stringify(status) + '\n')
+    if (status.fault) throw new RpcError('UserCodeFailed', `${name} is faulted at position ${status.fault.position}: ${status.fault.message}`)
+  })
+}
+
+/** esw query <dir> <projection> <query> [json]: a named query's rows as NDJSON, its lag on stderr. */
+export async function query(args: string[]): Promise<void> {
+  const { positionals } = parseArgs({ args, allowPositionals: true })
+  const [dir, projection, name, json] = positionals
+  if (!dir || !projection || !name) throw new UsageError("usage: esw query <dir> <projection> <query> ['<json input>']")
+  let input: unknown = {}
+  try {
+    input = JSON.parse(json ?? '{}')
+  } catch (error) {
+    throw new UsageError(`the query input is not valid JSON: ${(error as Error).message}`)
+  }
+  await withWorkspace(dir, async (ws) => {
+    ws.assertTrusted('Queries')
+    await ws.projections.idle(600_000)
+    let after: string | null = null
+    let lagShown = false
+    do {
+      const page = await ws.projections.runQuery({ projection, query: name, input, after, limit: 1000 })
+      if (!lagShown) {
+        process.stderr.write(`${projection} is at position ${page.lag.position} of ${page.lag.headPosition} (${page.lag.lagEvents} events behind)\n`)
+        lagShown = true
+      }
+      await writeOut(page.rows.map((r) => JSON.stringify(r) + '\n').join(''))
+      after = page.next
+    } while (after)
+  })
+}
+
+/** esw check <dir> <projection> --determinism|--idempotency: exit 0 when the check passes. */
+export async function check(args: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { determinism: { type: 'boolean', default: false }, idempotency: { type: 'boolean', default: false } } })
+  const [dir, name] = positionals
+  if (!dir || !name || values.determinism === values.idempotency) throw new UsageError('usage: esw check <dir> <projection> --determinism|--idempotency')
+  await withWorkspace(dir, async (ws) => {
+    ws.assertTrusted('Checks')
+    const result = await ws.projections.check(name, values.determinism ? 'determinism' : 'idempotency')
+    await writeOut(JSON.stringify(result) + '\n')
+    if (!result.passed) {
+      const at = result.firstOffending
+      throw new RpcError('Conflict', `${result.check} check failed${at ? ` first at position ${at.position} (${at.streamId}, ${at.type})` : ''}`)
+    }
+  })
+}

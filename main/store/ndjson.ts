@@ -73,6 +73,8 @@ interface StreamState {
   created: number | null
   updated: number | null
   exists: boolean
+  /** {type: count} of the stream's stored events, as on its row. */
+  types: Map<string, number>
 }
 
 type ParsedLine = {
@@ -147,17 +149,18 @@ export function parseLine(text: string, line: number): ParsedLine {
 export async function importEvents(store: SqliteEventStore, lines: AsyncIterable<string> | Iterable<string>, progress: WorkProgress & { totalBytes?: number } = {}): Promise<ImportResult> {
   const db = store.db
   const streams = new Map<string, StreamState>()
-  const getStream = db.prepare<[string], { version: number; event_count: number; first_position: number | null; last_position: number | null; created_at: number | null; updated_at: number | null; state: number }>(
-    'SELECT version, event_count, first_position, last_position, created_at, updated_at, state FROM streams WHERE stream_id = ?'
-  )
+  const getStream = db.prepare<
+    [string],
+    { version: number; event_count: number; first_position: number | null; last_position: number | null; created_at: number | null; updated_at: number | null; state: number; types: string }
+  >('SELECT version, event_count, first_position, last_position, created_at, updated_at, state, types FROM streams WHERE stream_id = ?')
   const byId = db.prepare<[Buffer], { stream_id: string; version: number }>('SELECT stream_id, version FROM events WHERE id = ?')
   const insertAt = db.prepare('INSERT INTO events (position, stream_id, version, type, schema_version, id, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
   const insert = db.prepare('INSERT INTO events (stream_id, version, type, schema_version, id, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
   const upsertStream = db.prepare(
-    `INSERT INTO streams (stream_id, category, version, event_count, first_position, last_position, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO streams (stream_id, category, version, event_count, first_position, last_position, created_at, updated_at, types)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(stream_id) DO UPDATE SET version = excluded.version, event_count = excluded.event_count,
-       first_position = excluded.first_position, last_position = excluded.last_position, updated_at = excluded.updated_at,
+       first_position = excluded.first_position, last_position = excluded.last_position, updated_at = excluded.updated_at, types = excluded.types,
        state = CASE state WHEN 1 THEN 0 ELSE state END`
   )
 
@@ -185,8 +188,17 @@ export async function importEvents(store: SqliteEventStore, lines: AsyncIterable
         const row = getStream.get(e.streamId)
         if (row?.state === 2) throw lineError(lineNo, `stream ${e.streamId} is tombstoned in this store`, 'streamId')
         s = row
-          ? { version: row.version, count: row.event_count, first: row.first_position, last: row.last_position, created: row.created_at, updated: row.updated_at, exists: true }
-          : { version: 0, count: 0, first: null, last: null, created: null, updated: null, exists: false }
+          ? {
+              version: row.version,
+              count: row.event_count,
+              first: row.first_position,
+              last: row.last_position,
+              created: row.created_at,
+              updated: row.updated_at,
+              exists: true,
+              types: new Map(Object.entries(JSON.parse(row.types) as Record<string, number>))
+            }
+          : { version: 0, count: 0, first: null, last: null, created: null, updated: null, exists: false, types: new Map() }
         streams.set(e.streamId, s)
       }
       if (mode === 'append' && e.version <= s.version) {
@@ -221,13 +233,14 @@ export async function importEvents(store: SqliteEventStore, lines: AsyncIterable
       s.last = position
       s.created ??= e.recordedAt
       s.updated = e.recordedAt
+      s.types.set(e.type, (s.types.get(e.type) ?? 0) + 1)
       events++
     }
     if (progress.isCancelled?.()) throw new RpcError('Cancelled', 'Import cancelled; nothing was imported')
     let touched = 0
     for (const [streamId, s] of streams) {
       if (s.last === null) continue
-      upsertStream.run(streamId, categoryOf(streamId), s.version, s.count, s.first, s.last, s.created, s.updated)
+      upsertStream.run(streamId, categoryOf(streamId), s.version, s.count, s.first, s.last, s.created, s.updated, JSON.stringify(Object.fromEntries(s.types)))
       touched++
     }
     db.exec('COMMIT')

@@ -1,12 +1,15 @@
 import type Database from 'better-sqlite3'
 
 /** The schema version this code writes; older databases are migrated on open. */
-export const STORE_SCHEMA_VERSION = 1
+export const STORE_SCHEMA_VERSION = 2
 
 // Index choices, measured (README, benchmark): every index costs each append and bytes per event. Kept: a stream's
 // versions (reads, expected versions) and ids (idempotency, reads by id); correlation ids only for events that
-// have metadata. Not kept: event type (type filters scan $all in position order) and last update of a stream
-// (the stream list sorts in memory).
+// have metadata. Not kept: event type (type filters of $all scan in position order; per-type counts live on the
+// stream row, see streams.types) and last update of a stream (the stream list sorts in memory).
+//
+// Versions: 1 had the events_type and streams_updated indexes and no streams.types; 2 (this) counts types per
+// stream. An older database is migrated on open, in one transaction (migrateToV2).
 
 /**
  * The event store's tables. A position is the rowid: one more than the highest stored, so a rolled-back append
@@ -44,7 +47,9 @@ CREATE TABLE IF NOT EXISTS streams (
   deleted_before INTEGER NOT NULL DEFAULT 0,
   metadata TEXT NOT NULL DEFAULT '{}',
   -- 1 when metadata or a delete hides any event of the stream
-  restricted INTEGER NOT NULL DEFAULT 0
+  restricted INTEGER NOT NULL DEFAULT 0,
+  -- {type: count} of the stream's stored events (kept by append, import and scavenge)
+  types TEXT NOT NULL DEFAULT '{}'
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS streams_category ON streams(category);
 CREATE INDEX IF NOT EXISTS streams_restricted ON streams(restricted) WHERE restricted = 1;
@@ -72,11 +77,45 @@ BEGIN
 END;
 `
 
-export function applySchema(db: Database.Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number
-  if (current > STORE_SCHEMA_VERSION) {
-    throw new Error(`This event store was written by a newer Event Workbench (schema ${current}); this one knows schema ${STORE_SCHEMA_VERSION}`)
+/**
+ * Every stream's {type: count} from its stored events, in one pass over the log (streams without events keep '{}').
+ * Also used by tests to check the counters the store maintains.
+ */
+export const TYPE_COUNTS_BY_STREAM = `
+WITH counts AS (SELECT stream_id, type, count(*) AS n FROM events GROUP BY stream_id, type)
+SELECT stream_id, json_group_object(type, n) AS types FROM counts GROUP BY stream_id`
+
+/** Version 1 → 2: streams.types, backfilled from the log; the type and last-update indexes go. */
+function migrateToV2(db: Database.Database): void {
+  const columns = db.pragma('table_info(streams)') as Array<{ name: string }>
+  if (!columns.some((c) => c.name === 'types')) {
+    db.exec("ALTER TABLE streams ADD COLUMN types TEXT NOT NULL DEFAULT '{}'")
+    db.exec(`UPDATE streams SET types = t.types FROM (${TYPE_COUNTS_BY_STREAM}) AS t WHERE t.stream_id = streams.stream_id`)
   }
-  db.exec(ddl)
-  if (current < STORE_SCHEMA_VERSION) db.pragma(`user_version = ${STORE_SCHEMA_VERSION}`)
+  db.exec('DROP INDEX IF EXISTS events_type; DROP INDEX IF EXISTS streams_updated;')
+}
+
+export function applySchema(db: Database.Database): void {
+  const version = () => db.pragma('user_version', { simple: true }) as number
+  const check = (current: number) => {
+    if (current > STORE_SCHEMA_VERSION) {
+      throw new Error(`This event store was written by a newer Event Workbench (schema ${current}); this one knows schema ${STORE_SCHEMA_VERSION}`)
+    }
+  }
+  check(version())
+  if (version() === STORE_SCHEMA_VERSION) {
+    db.exec(ddl)
+    return
+  }
+  // Create or migrate in one IMMEDIATE transaction; the version is read again inside it, since another process
+  // may have migrated the file meanwhile.
+  db.transaction(() => {
+    const current = version()
+    check(current)
+    if (current === STORE_SCHEMA_VERSION) return
+    const hasStreams = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'streams'").get() !== undefined
+    if (hasStreams) migrateToV2(db)
+    db.exec(ddl)
+    db.pragma(`user_version = ${STORE_SCHEMA_VERSION}`)
+  }).immediate()
 }

@@ -81,6 +81,8 @@ interface StreamRow {
   deleted_before: number
   metadata: string
   restricted: number
+  /** {type: count} of the stream's stored events, as JSON. */
+  types: string
 }
 
 const EVENT_COLUMNS = 'position, stream_id, version, type, schema_version, id, data, metadata, recorded_at'
@@ -113,6 +115,13 @@ function toStreamInfo(row: StreamRow): StreamInfo {
     state: stateName(row.state),
     metadata: JSON.parse(row.metadata) as StreamMetadata
   }
+}
+
+/** A stream's {type: count} JSON plus the types of new events (a Map, so any type name is a plain key). */
+export function addTypeCounts(json: string | null, types: Iterable<string>): string {
+  const counts = new Map<string, number>(json && json !== '{}' ? Object.entries(JSON.parse(json) as Record<string, number>) : undefined)
+  for (const type of types) counts.set(type, (counts.get(type) ?? 0) + 1)
+  return JSON.stringify(Object.fromEntries(counts))
 }
 
 function describeExpected(expected: ExpectedVersion): string {
@@ -177,10 +186,10 @@ export class SqliteEventStore implements EventStore {
         'INSERT INTO events (position, stream_id, version, type, schema_version, id, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'
       ),
       createStream: db.prepare(
-        'INSERT INTO streams (stream_id, category, version, event_count, first_position, last_position, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'
+        'INSERT INTO streams (stream_id, category, version, event_count, first_position, last_position, created_at, updated_at, types) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'
       ),
       advanceStream: db.prepare(
-        'UPDATE streams SET version = ?, event_count = event_count + ?, first_position = coalesce(first_position, ?), last_position = ?, updated_at = ?, state = CASE state WHEN 1 THEN 0 ELSE state END WHERE stream_id = ?'
+        'UPDATE streams SET version = ?, event_count = event_count + ?, first_position = coalesce(first_position, ?), last_position = ?, updated_at = ?, types = ?, state = CASE state WHEN 1 THEN 0 ELSE state END WHERE stream_id = ?'
       ),
       eventById: db.prepare<[Buffer], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`),
       eventByPosition: db.prepare<[number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position = ?`),
@@ -263,8 +272,9 @@ export class SqliteEventStore implements EventStore {
         if (i === 0) firstPosition = lastPosition
       }
       const version = actual + prepared.length
-      if (stream) this.q.advanceStream.run(version, prepared.length, firstPosition, lastPosition, now, streamId)
-      else this.q.createStream.run(streamId, categoryOf(streamId), version, prepared.length, firstPosition, lastPosition, now, now)
+      const types = addTypeCounts(stream?.types ?? null, prepared.map((p) => p.type))
+      if (stream) this.q.advanceStream.run(version, prepared.length, firstPosition, lastPosition, now, types, streamId)
+      else this.q.createStream.run(streamId, categoryOf(streamId), version, prepared.length, firstPosition, lastPosition, now, now, types)
       return { streamId, nextExpectedVersion: version, firstPosition, lastPosition, duplicate: false }
     })
     if (!result.duplicate) {
@@ -328,7 +338,7 @@ export class SqliteEventStore implements EventStore {
       const now = this.now()
       let row = this.q.stream.get(streamId)
       if (!row) {
-        this.q.createStream.run(streamId, categoryOf(streamId), 0, 0, null, null, now, now)
+        this.q.createStream.run(streamId, categoryOf(streamId), 0, 0, null, null, now, now, '{}')
         row = this.q.stream.get(streamId)!
       }
       this.q.setStreamMeta.run(JSON.stringify(metadata), isRestricted(row.state, row.deleted_before, metadata) ? 1 : 0, streamId)
@@ -356,7 +366,7 @@ export class SqliteEventStore implements EventStore {
       if (row?.state === STATE_TOMBSTONED) throw new RpcError('StreamDeleted', `Stream ${streamId} is already tombstoned`, { streamId })
       if (!row) {
         if (mode === 'soft') throw new RpcError('NotFound', `Stream ${streamId} does not exist`, { streamId })
-        this.q.createStream.run(streamId, categoryOf(streamId), 0, 0, null, null, now, now)
+        this.q.createStream.run(streamId, categoryOf(streamId), 0, 0, null, null, now, now, '{}')
         row = this.q.stream.get(streamId)!
       }
       const state = mode === 'tombstone' ? STATE_TOMBSTONED : STATE_DELETED
@@ -383,7 +393,9 @@ export class SqliteEventStore implements EventStore {
       const remove = this.db.prepare('DELETE FROM events WHERE stream_id = ? AND (version < ? OR recorded_at < ?) AND position < ?')
       const removeAll = this.db.prepare('DELETE FROM events WHERE stream_id = ? AND position < ?')
       const recount = this.db.prepare(
-        'UPDATE streams SET event_count = (SELECT count(*) FROM events WHERE stream_id = :s), first_position = (SELECT min(position) FROM events WHERE stream_id = :s) WHERE stream_id = :s'
+        `UPDATE streams SET event_count = (SELECT count(*) FROM events WHERE stream_id = :s), first_position = (SELECT min(position) FROM events WHERE stream_id = :s),
+           types = coalesce((SELECT json_group_object(type, n) FROM (SELECT type, count(*) AS n FROM events WHERE stream_id = :s GROUP BY type)), '{}')
+         WHERE stream_id = :s`
       )
       let done = 0
       for (const row of restricted) {
@@ -590,7 +602,8 @@ export class SqliteEventStore implements EventStore {
       params.push(options.category)
     }
     if (options.eventType) {
-      where.push('stream_id IN (SELECT DISTINCT stream_id FROM events WHERE type = ?)')
+      // The stream row counts its types: no scan of the log.
+      where.push('EXISTS (SELECT 1 FROM json_each(streams.types) WHERE key = ?)')
       params.push(options.eventType)
     }
     const filtered = where.length ? `WHERE ${where.join(' AND ')}` : ''
@@ -628,8 +641,10 @@ export class SqliteEventStore implements EventStore {
     const categories = this.db
       .prepare('SELECT category, count(*) AS streams, sum(event_count) AS events FROM streams WHERE state = 0 GROUP BY category ORDER BY events DESC')
       .all() as StoreStats['categories']
-    // @debt: without a type index this scans the log (about 0.1 s per 100,000 events); a counter table would fix it.
-    const eventTypes = this.db.prepare('SELECT type, count(*) AS events FROM events GROUP BY type ORDER BY events DESC').all() as StoreStats['eventTypes']
+    // Summed from the per-stream counts (every stored event, as count(*) above), so no scan of the log.
+    const eventTypes = this.db
+      .prepare('SELECT j.key AS type, sum(j.value) AS events FROM streams, json_each(streams.types) AS j GROUP BY j.key ORDER BY events DESC, type')
+      .all() as StoreStats['eventTypes']
     let databaseBytes = 0
     for (const suffix of ['', '-wal']) {
       try {
