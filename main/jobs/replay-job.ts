@@ -50,7 +50,7 @@ export async function replayJob(task: { dbFile: string; dir: string; prelude: st
     for (const [decider, ids] of groups) {
       if (progress.isCancelled?.()) break
       try {
-        const folded = await foldStreams(store, runner, decider, ids, (n) => progress.onProgress?.(done + n, streams.length))
+        const folded = await foldStreams(store, runner, decider, ids, (n) => progress.onProgress?.(done + n, streams.length), { states: false })
         result.streams += ids.length
         result.events += folded.events
         result.byDecider[decider.name] = { streams: ids.length, events: folded.events }

@@ -14,24 +14,28 @@ export async function foldStreams(
   runner: CodeRunner,
   decider: DeciderHandle,
   streamIds: string[],
-  onBatch?: (done: number) => void
-): Promise<{ states: unknown[]; events: number }> {
+  onBatch?: (done: number) => void,
+  options: { states?: boolean } = {}
+): Promise<{ states: unknown[]; streams: number; events: number }> {
+  const wantStates = options.states !== false
+  let folded = 0
   const states: unknown[] = []
   let events = 0
   let parts: string[] = []
   let inBatch = 0
-  const head = `{"op":"decider.foldMany","file":${JSON.stringify(decider.file)},"exportName":${JSON.stringify(decider.exportName)},"streams":[`
+  const head = `{"op":"decider.foldMany","states":${wantStates},"file":${JSON.stringify(decider.file)},"exportName":${JSON.stringify(decider.exportName)},"streams":[`
   const flush = async () => {
     if (parts.length === 0) return
     const request = `${head}${parts.join(',')}]}`
     const where = `${decider.name}.evolve`
     const { result } = runner.callText
-      ? await runner.callText<unknown[]>(request, where)
-      : await runner.call<unknown[]>(JSON.parse(request) as Record<string, unknown>, where)
-    states.push(...result)
+      ? await runner.callText<unknown[] | number>(request, where)
+      : await runner.call<unknown[] | number>(JSON.parse(request) as Record<string, unknown>, where)
+    if (Array.isArray(result)) states.push(...result)
+    folded += parts.length
     parts = []
     inBatch = 0
-    onBatch?.(states.length)
+    onBatch?.(folded)
   }
   for (const streamId of streamIds) {
     const { json, count } = readStreamEventsJson(store, streamId)
@@ -41,5 +45,5 @@ export async function foldStreams(
     if (inBatch >= BATCH_EVENTS) await flush()
   }
   await flush()
-  return { states, events }
+  return { states, streams: folded, events }
 }

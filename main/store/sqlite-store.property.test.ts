@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { ExpectedVersion } from '../../shared/model/events'
+import { TYPE_COUNTS_BY_STREAM } from './schema'
 import { SqliteEventStore } from './sqlite-store'
 
 type Op =
@@ -76,6 +77,10 @@ describe('the SQLite store against an in-memory model', () => {
                 expect(page.headPosition).toBe(model.log.length)
               }
             }
+            // The per-stream type counts agree with the log.
+            const counted = store.db.prepare('SELECT stream_id, types FROM streams ORDER BY stream_id').all() as Array<{ stream_id: string; types: string }>
+            const recount = store.db.prepare(`${TYPE_COUNTS_BY_STREAM} ORDER BY stream_id`).all() as Array<{ stream_id: string; types: string }>
+            expect(counted.map((r) => [r.stream_id, JSON.parse(r.types)])).toEqual(recount.map((r) => [r.stream_id, JSON.parse(r.types)]))
           } finally {
             await store.close()
           }

@@ -117,10 +117,22 @@ function toStreamInfo(row: StreamRow): StreamInfo {
   }
 }
 
-/** A stream's {type: count} JSON plus the types of new events (a Map, so any type name is a plain key). */
-export function addTypeCounts(json: string | null, types: Iterable<string>): string {
-  const counts = new Map<string, number>(json && json !== '{}' ? Object.entries(JSON.parse(json) as Record<string, number>) : undefined)
-  for (const type of types) counts.set(type, (counts.get(type) ?? 0) + 1)
+/**
+ * A stream's {type: count} JSON plus the types of new events. A plain object (about twice as fast as a Map for the
+ * one-event append); a type named __proto__, which an assignment would not store as a key, takes the Map way.
+ */
+export function addTypeCounts(json: string | null, events: ReadonlyArray<{ type: string }>): string {
+  const counts = (json === null || json === '{}' ? {} : JSON.parse(json)) as Record<string, number>
+  for (const { type } of events) {
+    if (type === '__proto__') return addTypeCountsSafely(json, events)
+    counts[type] = Object.hasOwn(counts, type) ? counts[type] + 1 : 1
+  }
+  return JSON.stringify(counts)
+}
+
+function addTypeCountsSafely(json: string | null, events: ReadonlyArray<{ type: string }>): string {
+  const counts = new Map<string, number>(json === null ? undefined : Object.entries(JSON.parse(json) as Record<string, number>))
+  for (const { type } of events) counts.set(type, (counts.get(type) ?? 0) + 1)
   return JSON.stringify(Object.fromEntries(counts))
 }
 
@@ -272,7 +284,7 @@ export class SqliteEventStore implements EventStore {
         if (i === 0) firstPosition = lastPosition
       }
       const version = actual + prepared.length
-      const types = addTypeCounts(stream?.types ?? null, prepared.map((p) => p.type))
+      const types = addTypeCounts(stream?.types ?? null, prepared)
       if (stream) this.q.advanceStream.run(version, prepared.length, firstPosition, lastPosition, now, types, streamId)
       else this.q.createStream.run(streamId, categoryOf(streamId), version, prepared.length, firstPosition, lastPosition, now, now, types)
       return { streamId, nextExpectedVersion: version, firstPosition, lastPosition, duplicate: false }

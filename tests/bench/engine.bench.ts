@@ -236,7 +236,7 @@ async function main() {
   }
   const sandboxReplay = async () => {
     const t = process.hrtime.bigint()
-    await foldStreams(lstore, sandbox, cartsHandle, all)
+    await foldStreams(lstore, sandbox, cartsHandle, all, undefined, { states: false })
     return Number(process.hrtime.bigint() - t) / 1e9
   }
   const totalEvents = all.reduce((n, id) => n + lstore.readStreamSync(id, { limit: 1 }).version, 0)

@@ -190,7 +190,7 @@ type Request =
     }
   | { op: 'decider.streamId'; file: string; exportName: string; command: { type: string; data: Record<string, unknown> } }
   | { op: 'decider.prepare'; file: string; exportName: string; command: { type: string; data: Record<string, unknown> } }
-  | { op: 'decider.foldMany'; file: string; exportName: string; streams: Array<{ state: Json | null; events: Array<Record<string, unknown>> }> }
+  | { op: 'decider.foldMany'; file: string; exportName: string; streams: Array<{ state: Json | null; events: Array<Record<string, unknown>> }>; states?: boolean }
   | { op: 'projection.describe'; file: string }
   | ({ op: 'projection.run'; file: string; exportName: string } & RunRequest)
   | { op: 'projection.failedAt' }
@@ -242,6 +242,11 @@ function handle(request: Request): Json {
     case 'decider.foldMany': {
       // Many streams in one call: a whole-log replay pays for one crossing per batch, not per stream.
       const d = decider(request.file, request.exportName)
+      if (request.states === false) {
+        // A replay that only needs to know every stream folds: no states to copy back.
+        for (const s of request.streams) fold(d, s.state ?? d.initialState(), s.events)
+        return request.streams.length
+      }
       return request.streams.map((s) => JSON.parse(JSON.stringify(fold(d, s.state ?? d.initialState(), s.events) ?? null)) as Json)
     }
     case 'decider.streamId': {
