@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS streams (
   metadata TEXT NOT NULL DEFAULT '{}',
   -- 1 when metadata or a delete hides any event of the stream
   restricted INTEGER NOT NULL DEFAULT 0,
-  -- {type: count} of the stream's stored events (kept by append, import and scavenge)
+  -- {type: count} of the events stored in the stream: kept by append and import and scavenge (no commas here: DROP COLUMN cuts at the last comma before a column)
   types TEXT NOT NULL DEFAULT '{}'
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS streams_category ON streams(category);

@@ -86,6 +86,30 @@ interface StreamRow {
 }
 
 const EVENT_COLUMNS = 'position, stream_id, version, type, schema_version, id, data, metadata, recorded_at'
+
+/**
+ * A row of EVENT_COLUMNS as an array (better-sqlite3 raw mode). $all is read this way: building row objects in
+ * the native layer costs about 0.9 µs per row of the 2.8 µs a row takes to fetch (measured, 100,000 rows).
+ */
+type EventTuple = [position: number, streamId: string, version: number, type: string, schemaVersion: number, id: Buffer, data: string, metadata: string | null, recordedAt: number]
+
+function tupleToRecordedEvent(t: EventTuple): RecordedEvent {
+  return {
+    position: t[0],
+    streamId: t[1],
+    version: t[2],
+    type: t[3],
+    schemaVersion: t[4],
+    id: bytesToUuid(t[5]),
+    data: JSON.parse(t[6]) as Record<string, unknown>,
+    metadata: t[7] === null ? null : (JSON.parse(t[7]) as Record<string, unknown>),
+    recordedAt: t[8]
+  }
+}
+
+function tupleToRow(t: EventTuple): EventRow {
+  return { position: t[0], stream_id: t[1], version: t[2], type: t[3], schema_version: t[4], id: t[5], data: t[6], metadata: t[7], recorded_at: t[8] }
+}
 const BUSY_TIMEOUT_MS = 60_000
 
 export function toRecordedEvent(row: EventRow): RecordedEvent {
@@ -168,7 +192,7 @@ export class SqliteEventStore implements EventStore {
   private readonly shortBusyTimeout: boolean
   /** One transaction wrapper, reused: better-sqlite3 builds a new one per db.transaction() call. */
   private readonly runInTransaction: Database.Transaction<(fn: () => unknown) => unknown>
-  private readonly filterStatements = new Map<string, { forwards: Database.Statement<unknown[], EventRow>; backwards: Database.Statement<unknown[], EventRow> }>()
+  private readonly filterStatements = new Map<string, { forwards: Database.Statement<unknown[], EventTuple>; backwards: Database.Statement<unknown[], EventTuple> }>()
 
   private readonly q: ReturnType<SqliteEventStore['prepare']>
 
@@ -205,14 +229,14 @@ export class SqliteEventStore implements EventStore {
       ),
       eventById: db.prepare<[Buffer], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`),
       eventByPosition: db.prepare<[number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position = ?`),
-      streamForwards: db.prepare<[string, number, number], EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND version >= ? ORDER BY version LIMIT ?`
-      ),
-      streamBackwards: db.prepare<[string, number, number], EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND version <= ? ORDER BY version DESC LIMIT ?`
-      ),
-      allForwards: db.prepare<[number, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position >= ? ORDER BY position LIMIT ?`),
-      allBackwards: db.prepare<[number, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position <= ? ORDER BY position DESC LIMIT ?`),
+      streamForwards: db
+        .prepare<[string, number, number], EventTuple>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND version >= ? ORDER BY version LIMIT ?`)
+        .raw(true),
+      streamBackwards: db
+        .prepare<[string, number, number], EventTuple>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND version <= ? ORDER BY version DESC LIMIT ?`)
+        .raw(true),
+      allForwards: db.prepare<[number, number], EventTuple>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position >= ? ORDER BY position LIMIT ?`).raw(true),
+      allBackwards: db.prepare<[number, number], EventTuple>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position <= ? ORDER BY position DESC LIMIT ?`).raw(true),
       head: db.prepare<[], { head: number | null }>('SELECT max(position) AS head FROM events'),
       restricted: db.prepare<[], StreamRow>('SELECT * FROM streams WHERE restricted = 1'),
       setStreamMeta: db.prepare('UPDATE streams SET metadata = ?, restricted = ? WHERE stream_id = ?'),
@@ -450,22 +474,22 @@ export class SqliteEventStore implements EventStore {
     if (rule?.hideAll) return { streamId, version: row.version, state: 'tombstoned', events: [], next: null }
     const minVersion = rule?.minVersion ?? 1
     const backwards = options.direction === 'backwards'
-    let rows: EventRow[]
+    let rows: EventTuple[]
     if (backwards) {
       const from = Math.min(options.from ?? row.version, row.version)
       rows = from < minVersion ? [] : this.q.streamBackwards.all(streamId, from, limit)
-      rows = rows.filter((r) => r.version >= minVersion)
+      rows = rows.filter((r) => r[2] >= minVersion)
     } else {
       rows = this.q.streamForwards.all(streamId, Math.max(options.from ?? 1, minVersion), limit)
     }
     const minRecordedAt = rule?.minRecordedAt ?? 0
-    const visible = minRecordedAt > 0 ? rows.filter((r) => r.recorded_at >= minRecordedAt) : rows
+    const visible = minRecordedAt > 0 ? rows.filter((r) => r[8] >= minRecordedAt) : rows
     let next: number | null = null
     if (rows.length === limit) {
-      const lastVersion = rows[rows.length - 1].version
+      const lastVersion = rows[rows.length - 1][2]
       next = backwards ? (lastVersion - 1 >= minVersion ? lastVersion - 1 : null) : lastVersion < row.version ? lastVersion + 1 : null
     }
-    return { streamId, version: row.version, state: stateName(row.state), events: visible.map(toRecordedEvent), next }
+    return { streamId, version: row.version, state: stateName(row.state), events: visible.map(tupleToRecordedEvent), next }
   }
 
   /**
@@ -483,14 +507,14 @@ export class SqliteEventStore implements EventStore {
     const minRecordedAt = rule?.minRecordedAt ?? 0
     while (from !== null && from <= toVersion) {
       const rows = this.q.streamForwards.all(streamId, from, 1000)
-      for (const r of rows) {
-        if (r.version > toVersion) break
-        if (r.recorded_at < minRecordedAt) continue
+      for (const [position, sid, version, type, schemaVersion, id, data, metadata, recordedAt] of rows) {
+        if (version > toVersion) break
+        if (recordedAt < minRecordedAt) continue
         parts.push(
-          `{"position":${r.position},"streamId":${JSON.stringify(r.stream_id)},"version":${r.version},"type":${JSON.stringify(r.type)},"schemaVersion":${r.schema_version},"id":"${bytesToUuid(r.id)}","data":${r.data},"metadata":${r.metadata ?? 'null'},"recordedAt":${r.recorded_at}}`
+          `{"position":${position},"streamId":${JSON.stringify(sid)},"version":${version},"type":${JSON.stringify(type)},"schemaVersion":${schemaVersion},"id":"${bytesToUuid(id)}","data":${data},"metadata":${metadata ?? 'null'},"recordedAt":${recordedAt}}`
         )
       }
-      from = rows.length === 1000 ? rows[rows.length - 1].version + 1 : null
+      from = rows.length === 1000 ? rows[rows.length - 1][2] + 1 : null
     }
     return { json: `[${parts.join(',')}]`, count: parts.length }
   }
@@ -501,12 +525,17 @@ export class SqliteEventStore implements EventStore {
 
   /** Reads a page of $all; positions hidden by stream metadata are skipped, and filters narrow the scan. */
   readAllSync(options: ReadAllOptions = {}): AllPage {
-    const page = this.readAllRawSync(options)
-    return { events: page.rows.map(toRecordedEvent), next: page.next, headPosition: page.headPosition }
+    const page = this.readAllTuples(options)
+    return { events: page.rows.map(tupleToRecordedEvent), next: page.next, headPosition: page.headPosition }
   }
 
   /** Like readAllSync, but the stored rows as they are (data and metadata as JSON text): export writes them untouched. */
   readAllRawSync(options: ReadAllOptions = {}): { rows: EventRow[]; next: number | null; headPosition: number } {
+    const page = this.readAllTuples(options)
+    return { rows: page.rows.map(tupleToRow), next: page.next, headPosition: page.headPosition }
+  }
+
+  private readAllTuples(options: ReadAllOptions): { rows: EventTuple[]; next: number | null; headPosition: number } {
     this.assertOpen()
     const limit = options.limit ?? 100
     const filter = options.filter ?? {}
@@ -518,7 +547,7 @@ export class SqliteEventStore implements EventStore {
     const restricted = new Map<string, VisibilityRule>()
     for (const row of this.q.restricted.all()) restricted.set(row.stream_id, this.ruleFor(row)!)
     const narrow = this.filterQuery(filter)
-    const out: EventRow[] = []
+    const out: EventTuple[] = []
     let next: number | null = null
     // Keep reading until the page is full: hidden events may thin a batch out.
     for (;;) {
@@ -526,10 +555,11 @@ export class SqliteEventStore implements EventStore {
       const batch = narrow ? narrow(from, backwards, limit) : backwards ? this.q.allBackwards.all(from, limit) : this.q.allForwards.all(from, limit)
       let last = from
       for (const r of batch) {
-        if (backwards ? r.position < lower : r.position > upper) break
-        last = r.position
-        const rule = restricted.size ? restricted.get(r.stream_id) : undefined
-        if (rule && !isVisible(rule, r.version, r.recorded_at)) continue
+        const position = r[0]
+        if (backwards ? position < lower : position > upper) break
+        last = position
+        const rule = restricted.size ? restricted.get(r[1]) : undefined
+        if (rule && !isVisible(rule, r[2], r[8])) continue
         out.push(r)
         if (out.length === limit) break
       }
@@ -546,7 +576,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   /** A statement for the filtered parts of $all, or null when no filter applies. */
-  private filterQuery(filter: ReadAllOptions['filter'] & object): ((from: number, backwards: boolean, limit: number) => EventRow[]) | null {
+  private filterQuery(filter: ReadAllOptions['filter'] & object): ((from: number, backwards: boolean, limit: number) => EventTuple[]) | null {
     const where: string[] = []
     const params: unknown[] = []
     if (filter.streamId !== undefined) {
@@ -570,8 +600,8 @@ export class SqliteEventStore implements EventStore {
     let statements = this.filterStatements.get(key)
     if (!statements) {
       statements = {
-        forwards: this.db.prepare<unknown[], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position >= ? AND ${key} ORDER BY position LIMIT ?`),
-        backwards: this.db.prepare<unknown[], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position <= ? AND ${key} ORDER BY position DESC LIMIT ?`)
+        forwards: this.db.prepare<unknown[], EventTuple>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position >= ? AND ${key} ORDER BY position LIMIT ?`).raw(true),
+        backwards: this.db.prepare<unknown[], EventTuple>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position <= ? AND ${key} ORDER BY position DESC LIMIT ?`).raw(true)
       }
       if (this.filterStatements.size > 200) this.filterStatements.clear()
       this.filterStatements.set(key, statements)
