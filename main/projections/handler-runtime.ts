@@ -61,7 +61,7 @@ interface Cache {
   size: number
 }
 
-const MAX_CACHED_ROWS = 100_000
+const MAX_CACHED_ROWS = 20_000
 const caches = new Map<string, Cache>()
 let failedIndex = -1
 
