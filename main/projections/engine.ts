@@ -186,6 +186,10 @@ export class ProjectionEngine {
     this.invalidate()
     const e = error instanceof RpcError ? error : new RpcError('Internal', error instanceof Error ? error.message : String(error))
     if (e.code !== 'UserCodeFailed' && e.code !== 'Timeout') throw e
+    // The sandbox reloaded the code or was restarted under this batch: nothing is wrong with the events; the
+    // runner starts the batch over.
+    const reason = (e.details as { reason?: string } | undefined)?.reason
+    if (reason === 'reload' || reason === 'restart' || e.message.includes('sandbox is not running')) throw e
     let index = -1
     try {
       index = await this.call<number>('{"op":"projection.failedAt"}')

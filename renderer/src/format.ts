@@ -25,3 +25,26 @@ export function byteSize(bytes: number): string {
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 }
+
+/** `0 ms`, `850 ms`, `4.2 s`, `3 min`, `2.5 h`: how long ago, or how far behind. */
+export function duration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '—'
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`
+  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`
+  if (ms < 86_400_000) return `${(ms / 3_600_000).toFixed(1)} h`
+  return `${(ms / 86_400_000).toFixed(1)} d`
+}
+
+/** A whole number with thousands separators: `1,234,567`. */
+export function count(n: number | null | undefined): string {
+  return typeof n === 'number' && Number.isFinite(n) ? Math.round(n).toLocaleString('en') : '—'
+}
+
+/** `12 ev/s`, `4.3k ev/s`, `1.2M ev/s`. */
+export function rate(perSecond: number): string {
+  if (!Number.isFinite(perSecond) || perSecond <= 0) return '0 ev/s'
+  if (perSecond < 1000) return `${Math.round(perSecond)} ev/s`
+  if (perSecond < 1_000_000) return `${(perSecond / 1000).toFixed(1)}k ev/s`
+  return `${(perSecond / 1_000_000).toFixed(1)}M ev/s`
+}

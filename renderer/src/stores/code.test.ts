@@ -2,7 +2,7 @@ import { createPinia, setActivePinia } from 'pinia'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import type { WorkspaceState } from '../../../shared/contract'
 import { RpcError } from '../../../shared/rpc/errors'
-import { newFilePath, templateFor, useCodeStore } from './code'
+import { newFilePath, projectionName, templateFor, useCodeStore } from './code'
 import { fakeClient, installFakeClient, workspaceState, type FakeClient } from './fake-client'
 import { useWorkspaceStore } from './workspace'
 
@@ -47,6 +47,8 @@ describe('the code panel of a kind', () => {
     // The engine's answer to the save is the workspace's state now: its problems show at once.
     expect(code.problems.map((p) => [p.line, p.message])).toEqual([[3, 'boom']])
     expect(useWorkspaceStore().state?.revision).toBe(2)
+    // Panels follow saves (the Projections panel starts a shadow run).
+    expect(code.lastSaved).toMatchObject({ path: 'domain/orders.ts', revision: 2 })
   })
 
   it('keeps the edits when a save fails, and says why', async () => {
@@ -157,5 +159,14 @@ describe('new files', () => {
     expect(templateFor('projections', 'sales')).toContain('defineProjection')
     expect(templateFor('upcasters', 'x')).toContain('defineUpcaster')
     expect(templateFor('sagas', 'x')).toContain('defineSaga')
+  })
+
+  it('name a new projection so that its tables can be named after it', () => {
+    expect(projectionName('gift-cards')).toBe('gift_cards')
+    expect(projectionName('2024 sales..report')).toBe('sales_report')
+    expect(projectionName('---')).toBe('projection')
+    // The template declares a table and a handler, so it loads and runs as it is.
+    expect(templateFor('projections', 'gift-cards')).toContain("name: 'gift_cards'")
+    expect(templateFor('projections', 'gift-cards')).toContain('tables: {\n    counts: {')
   })
 })

@@ -30,6 +30,11 @@ export function newFilePath(kind: DefinitionKind, name: string): { path: string 
 
 const identifier = (name: string) => name.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : '')).replace(/^[0-9]+/, '') || 'thing'
 
+/** A projection's name from a file name: letters, digits and single underscores (its tables are named after it). */
+export function projectionName(name: string): string {
+  return name.replace(/[^A-Za-z0-9]+/g, '_').replace(/^[^A-Za-z]+/, '').replace(/_+$/, '') || 'projection'
+}
+
 /** What a new file starts with: the smallest definition of its kind that loads. */
 export function templateFor(kind: DefinitionKind, name: string): string {
   const id = identifier(name)
@@ -63,7 +68,29 @@ export default defineDecider<State>({
 })
 `
     case 'projections':
-      return `import { defineProjection } from 'workbench'\n\nexport default defineProjection({\n  name: '${name}'\n})\n`
+      return `import { defineProjection } from 'workbench'
+
+// What ${name} keeps: one row per event type it reads, with how many came and when the last one did.
+
+export default defineProjection({
+  name: '${projectionName(name)}',
+  from: 'all',
+  tables: {
+    counts: {
+      columns: { type: 'text', events: 'integer', lastAt: 'integer' },
+      key: ['type'],
+      indexes: [['events']]
+    }
+  },
+  handlers: {
+    // One handler per event type: what it writes to the tables.
+    OrderPlaced(event, ctx) {
+      const row = ctx.get('counts', event.type)
+      ctx.upsert('counts', { type: event.type, events: (row?.events ?? 0) + 1, lastAt: event.recordedAt })
+    }
+  }
+})
+`
     case 'upcasters':
       return `import { defineUpcaster } from 'workbench'\n\nexport default defineUpcaster({\n  name: '${name}'\n})\n`
     case 'sagas':
@@ -80,6 +107,8 @@ function definition(kind: DefinitionKind) {
     const reading = ref<Record<string, true>>({})
     const saving = ref<string | null>(null)
     const error = ref<string | null>(null)
+    /** The last file saved from here (panels react to a save: the Projections panel starts a shadow run). */
+    const lastSaved = ref<{ path: string; at: number; revision: number } | null>(null)
     // Buffers belong to the workspace that was open when they were read.
     let workspacePath: string | null = workspace.state?.path ?? null
     let request = 0
@@ -153,6 +182,7 @@ function definition(kind: DefinitionKind) {
         const latest = buffers.value[path] ?? b
         const modifiedAt = next.files.find((f) => f.path === path)?.modifiedAt ?? Date.now()
         put({ ...latest, savedSource: source, modifiedAt, changedOnDisk: false, deleted: false })
+        lastSaved.value = { path, at: Date.now(), revision: next.revision }
       } catch (e) {
         error.value = `Could not save ${path}: ${describeError(e)}`
       } finally {
@@ -236,7 +266,7 @@ function definition(kind: DefinitionKind) {
     }
     watch(() => workspace.state, follow)
 
-    return { buffers, openPath, loading, saving, error, files, current, currentDirty, problems, definitions, dirty, openFile, closeFile, edit, save, createFile, deleteFile, revert, keepMine, follow }
+    return { buffers, openPath, loading, saving, error, lastSaved, files, current, currentDirty, problems, definitions, dirty, openFile, closeFile, edit, save, createFile, deleteFile, revert, keepMine, follow }
   })
 }
 

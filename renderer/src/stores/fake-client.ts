@@ -1,12 +1,12 @@
 // Test support: a stand-in for the RPC client, so store tests run without a server. Not used by the app.
-import type { SentCommand, WorkspaceState } from '../../../shared/contract'
+import type { ProjectionDescriptor, ProjectionStatus, SentCommand, WorkspaceState } from '../../../shared/contract'
 import type { RecordedEvent, StreamInfo } from '../../../shared/model/events'
 import type { WorkbenchClient } from '../rpc'
 import { useConnectionStore } from './connection'
 
 type Listener = (payload: never) => void
 type Methods = Record<string, (input?: never) => Promise<unknown>>
-type ServiceName = 'workbench' | 'store' | 'jobs' | 'workspace' | 'commands' | 'replay'
+type ServiceName = 'workbench' | 'store' | 'jobs' | 'workspace' | 'commands' | 'replay' | 'projections'
 
 export interface FakeClient {
   client: WorkbenchClient
@@ -33,7 +33,7 @@ export function fakeClient(services: Partial<Record<ServiceName, Methods>> = {})
         return target[key] ?? (() => Promise.reject(Object.assign(new Error(`Unknown method ${name}.${key}`), { code: 'UnknownMethod' })))
       }
     })
-  const names: ServiceName[] = ['workbench', 'store', 'jobs', 'workspace', 'commands', 'replay']
+  const names: ServiceName[] = ['workbench', 'store', 'jobs', 'workspace', 'commands', 'replay', 'projections']
   const client = { ...Object.fromEntries(names.map((name) => [name, service(name, services[name])])), close() {} }
   return {
     client: client as unknown as WorkbenchClient,
@@ -139,4 +139,50 @@ export function fakeReplay(streamId: string, length: number, methods: Methods = 
     ...methods
   }
   return replay as unknown as Methods
+}
+
+/** A projection's status with plausible defaults: caught up at position 100 with one table. */
+export function projectionStatus(name: string, fields: Partial<ProjectionStatus> = {}): ProjectionStatus {
+  return {
+    name,
+    file: `projections/${name}.ts`,
+    state: 'caught-up',
+    position: 100,
+    headPosition: 100,
+    lagEvents: 0,
+    lagMs: 0,
+    throughput: 0,
+    fault: null,
+    job: null,
+    shadow: null,
+    tables: [{ name: 'orders', sqlName: `rm_${name}_orders`, rows: 10 }],
+    ...fields
+  }
+}
+
+/** A projection's descriptor: table `orders` keyed by orderId, indexed by status and placedAt; one query. */
+export function projectionDescriptor(name: string, fields: Partial<ProjectionDescriptor> = {}): ProjectionDescriptor {
+  return {
+    name,
+    file: `projections/${name}.ts`,
+    exportName: 'default',
+    description: null,
+    from: { categories: ['order'] },
+    tables: {
+      orders: {
+        columns: { orderId: 'text', status: 'text', totalCents: 'integer', placedAt: 'integer', tags: 'json' },
+        key: ['orderId'],
+        indexes: [['status'], ['placedAt']]
+      }
+    },
+    handles: ['OrderPlaced', 'OrderPaid'],
+    queries: [
+      {
+        name: 'byStatus',
+        description: 'Orders in a status',
+        schema: { type: 'object', properties: { status: { type: 'string', enum: ['placed', 'paid'] } }, required: ['status'], additionalProperties: false }
+      }
+    ],
+    ...fields
+  }
 }

@@ -65,4 +65,28 @@ describe("a stream's events", () => {
     events.close()
     expect(fake.listenerCount()).toBe(0)
   })
+
+  it('reads the page that starts at an old event a link names, and goes back to the newest page from there', async () => {
+    const readStream = vi.fn().mockResolvedValueOnce(page([120, 119], 118)).mockResolvedValueOnce(page([7, 6], 5)).mockResolvedValueOnce(page([120, 119], 118))
+    const readEvent = vi.fn(async () => recordedEvent(1007, { version: 7 }))
+    installFakeClient(fakeClient({ store: { readStream, readEvent } }))
+    const events = useStreamEventsStore()
+    await events.openStream('order-1')
+    const found = await events.pageAt(1007)
+    expect(readEvent).toHaveBeenCalledWith({ position: 1007 })
+    expect(found?.version).toBe(7)
+    expect(readStream.mock.calls[1][0]).toEqual({ streamId: 'order-1', from: 7, direction: 'backwards', limit: 50 })
+    expect(events.events.map((e) => e.version)).toEqual([7, 6])
+    await events.previousPage()
+    expect(readStream.mock.calls[2][0]).toEqual({ streamId: 'order-1', from: undefined, direction: 'backwards', limit: 50 })
+  })
+
+  it('does not move for an event of another stream', async () => {
+    const readStream = vi.fn().mockResolvedValue(page([120, 119], 118))
+    installFakeClient(fakeClient({ store: { readStream, readEvent: async () => recordedEvent(9, { streamId: 'order-2' }) } }))
+    const events = useStreamEventsStore()
+    await events.openStream('order-1')
+    expect(await events.pageAt(9)).toBeNull()
+    expect(readStream).toHaveBeenCalledTimes(1)
+  })
 })

@@ -86,6 +86,24 @@ export const useStreamEventsStore = defineStore('stream-events', () => {
     await load()
   }
 
+  /** Shows the page that starts at the event at a global position (a link to an old event of a long stream). */
+  async function pageAt(position: number): Promise<RecordedEvent | null> {
+    const id = streamId.value
+    if (id === null) return null
+    try {
+      const event = await connection.rpc().store.readEvent({ position })
+      if (event.streamId !== id || streamId.value !== id) return null
+      // "Previous" goes back to the first page in the reading direction.
+      previous.value = [undefined]
+      from.value = event.version
+      await load()
+      return event
+    } catch (e) {
+      error.value = `Could not find event ${position} in "${id}": ${describeError(e)}`
+      return null
+    }
+  }
+
   function closeStream(): void {
     streamId.value = null
     events.value = []
@@ -110,5 +128,5 @@ export const useStreamEventsStore = defineStore('stream-events', () => {
     stopLive = null
   }
 
-  return { streamId, newestFirst, events, version, state, from, next, previous, loading, error, load, openStream, setNewestFirst, nextPage, previousPage, closeStream, open, close }
+  return { streamId, newestFirst, events, version, state, from, next, previous, loading, error, load, openStream, pageAt, setNewestFirst, nextPage, previousPage, closeStream, open, close }
 })
