@@ -5,7 +5,7 @@ import { typeCheck } from '../workspace/workbench-dts.test'
 import { ProjectionEngine } from './engine'
 import { projectionFixture } from './fixtures'
 
-const dir = join(__dirname, 'demo')
+const dir = join(__dirname, '..', 'workspace', 'demo', 'template', 'projections')
 const files = Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => [`projections/${f}`, readFileSync(join(dir, f), 'utf8')]))
 
 describe('the demo projections', () => {
