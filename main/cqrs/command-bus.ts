@@ -29,8 +29,15 @@ type HandleAnswer =
   | { outcome: 'prepared'; streamId: string }
   | { outcome: 'unknown-command'; commands: string[] }
   | { outcome: 'invalid'; issues: Array<{ path: string; message: string }> }
-  | { outcome: 'rejected'; rule: string; message: string }
-  | { outcome: 'decided'; streamId: string; state: unknown; events: Array<{ type: string; data: Record<string, unknown>; metadata?: Record<string, unknown>; schemaVersion?: number }> }
+  | { outcome: 'rejected'; streamId: string; version: number | null; rule: string; message: string }
+  | {
+      outcome: 'decided'
+      streamId: string
+      /** The stream version the decision was made at (null when the bus folded the events itself). */
+      version: number | null
+      state: unknown
+      events: Array<{ type: string; data: Record<string, unknown>; metadata?: Record<string, unknown>; schemaVersion?: number }>
+    }
 
 interface CachedState {
   version: number
@@ -50,6 +57,8 @@ export class CommandBus {
   private readonly log: CommandLog
   /** Folded state per stream, so a command folds only the events it has not seen. Cleared when code changes. */
   private readonly states = new Map<string, CachedState>()
+  /** Appends the sandbox has not been told about yet; they ride along with the next command. */
+  private readonly advances: Array<{ file: string; exportName: string; streamId: string; fromVersion: number; events: RecordedEvent[] }> = []
 
   constructor(
     private readonly store: SqliteEventStore,
@@ -62,6 +71,7 @@ export class CommandBus {
   setDeciders(deciders: DeciderHandle[]): void {
     this.deciders = deciders
     this.states.clear()
+    this.advances.length = 0
   }
 
   list(): DeciderHandle[] {
@@ -90,20 +100,32 @@ export class CommandBus {
     const where = `${decider.name}.${input.command}`
     const command = { type: input.command, data: input.data, metadata }
 
-    // Validation and the target stream first, before any event is loaded.
-    const prepared = (await this.runner.call<HandleAnswer>({ op: 'decider.prepare', file: decider.file, exportName: decider.exportName, command }, where)).result
-    if (prepared.outcome !== 'prepared') this.throwInvalid(prepared, decider, input)
-    const streamId = prepared.streamId
+    // One crossing when the sandbox kept the stream's state from the last command and the stream has not moved
+    // since; otherwise load what is new and fold it (a second crossing).
+    const now = input.now ?? Date.now()
+    const seed = seedOf(`${commandId}`)
+    const first = (
+      await this.runner.call<HandleAnswer>(
+        { op: 'decider.command', file: decider.file, exportName: decider.exportName, command, clock: now, seed, advances: this.advances.splice(0) },
+        where
+      )
+    ).result
+    if (first.outcome !== 'prepared' && first.outcome !== 'decided' && first.outcome !== 'rejected') this.throwInvalid(first, decider, input)
+    const streamId = first.streamId
+    let answer: HandleAnswer | null = (first.outcome === 'decided' || first.outcome === 'rejected') && first.version === this.store.streamVersion(streamId) ? first : null
     for (let attempt = 0; ; attempt++) {
-      const cached = this.states.get(streamId)
-      const { events, version } = this.loadSince(streamId, cached?.version ?? 0)
-      const answer = await this.handle(decider, command, cached ? cached.state : null, events, input, where, streamId)
+      if (!answer) {
+        const cached = this.states.get(streamId)
+        const loaded = this.loadSince(streamId, cached?.version ?? 0)
+        answer = await this.handle(decider, command, cached ? cached.state : null, loaded.events, loaded.version, input, where)
+      }
       if (answer.outcome === 'rejected') {
         const outcome: CommandOutcome = { outcome: 'rejected', commandId, streamId, rule: answer.rule, message: answer.message, repeated: false }
         if (input.idempotencyKey) this.log.remember(input.idempotencyKey, outcome)
         return outcome
       }
       if (answer.outcome !== 'decided') this.throwInvalid(answer, decider, input)
+      const version = answer.version ?? 0
       this.remember(streamId, { version, state: answer.state })
       if (answer.events.length === 0) {
         const outcome: CommandOutcome = { outcome: 'accepted', commandId, streamId, events: [], repeated: false }
@@ -117,12 +139,16 @@ export class CommandBus {
           { expectedVersion: version }
         )
         const stored = this.store.readAllSync({ from: result.firstPosition!, limit: answer.events.length, filter: { streamId } }).events
+        // The sandbox moves its kept state past this append with the next command it gets.
+        this.advances.push({ file: decider.file, exportName: decider.exportName, streamId, fromVersion: version, events: stored })
+        if (this.advances.length > 100) this.advances.splice(0, this.advances.length - 100)
         const outcome: CommandOutcome = { outcome: 'accepted', commandId, streamId, events: stored, repeated: false }
         if (input.idempotencyKey) this.log.remember(input.idempotencyKey, outcome)
         return outcome
       } catch (error) {
         if ((error as RpcError).code !== 'WrongExpectedVersion' || attempt >= MAX_RETRIES) throw error
         this.states.delete(streamId)
+        answer = null
       }
     }
   }
@@ -146,13 +172,13 @@ export class CommandBus {
     return { events, version }
   }
 
-  private async handle(decider: DeciderHandle, command: object, state: unknown, events: RecordedEvent[], input: SendCommand, where: string, salt: string): Promise<HandleAnswer> {
+  private async handle(decider: DeciderHandle, command: object, state: unknown, events: RecordedEvent[], version: number, input: SendCommand, where: string): Promise<HandleAnswer> {
     const now = input.now ?? Date.now()
     const { result } = await this.runner.call<HandleAnswer>(
-      { op: 'decider.handle', file: decider.file, exportName: decider.exportName, command, state: state ?? null, events, clock: now, seed: seedOf(`${salt}:${(command as { metadata: { commandId: string } }).metadata.commandId}`) },
+      { op: 'decider.handle', file: decider.file, exportName: decider.exportName, command, state: state ?? null, events, version, clock: now, seed: seedOf(`${(command as { metadata: { commandId: string } }).metadata.commandId}`) },
       where
     )
-    return result
+    return result.outcome === 'decided' || result.outcome === 'rejected' ? { ...result, version } : result
   }
 
   private throwInvalid(answer: HandleAnswer, decider: DeciderHandle, input: SendCommand): never {

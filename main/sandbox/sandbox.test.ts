@@ -46,12 +46,12 @@ describe('the sandbox', () => {
   it('runs a decider and returns its events', async () => {
     expect(await withFile(sandbox, "    return [{ type: 'Ran', data: { n: state.n } }]")).toMatchObject({ ok: true })
     const { result } = await handle(sandbox)
-    expect(result).toEqual({ outcome: 'decided', streamId: 'probe-1', state: { n: 0 }, events: [{ type: 'Ran', data: { n: 0 } }] })
+    expect(result).toEqual({ outcome: 'decided', streamId: 'probe-1', version: null, state: { n: 0 }, events: [{ type: 'Ran', data: { n: 0 } }] })
   })
 
   it('reports a business rule rejection', async () => {
     await withFile(sandbox, "    reject('NoProbes', 'probes are refused today')")
-    expect((await handle(sandbox)).result).toEqual({ outcome: 'rejected', rule: 'NoProbes', message: 'probes are refused today' })
+    expect((await handle(sandbox)).result).toEqual({ outcome: 'rejected', streamId: 'probe-1', version: null, rule: 'NoProbes', message: 'probes are refused today' })
   })
 
   it('maps an error back to the line and column of the user TypeScript', async () => {

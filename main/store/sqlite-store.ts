@@ -668,6 +668,11 @@ export class SqliteEventStore implements EventStore {
     return { streams: rows.map(toStreamInfo), total, next }
   }
 
+  /** The version of a stream's last event (0 when it has none): one lookup of its row. */
+  streamVersion(streamId: string): number {
+    return this.q.stream.get(streamId)?.version ?? 0
+  }
+
   head(): number {
     return this.q.head.get()?.head ?? 0
   }

@@ -68,7 +68,7 @@ function plainRunner(deciders: Map<string, Decider>): CodeRunner {
       const d = deciders.get(request.file as string)!
       const command = request.command as { type: string; data: Record<string, unknown>; metadata: unknown }
       let result: unknown
-      if (request.op === 'decider.prepare') {
+      if (request.op === 'decider.prepare' || request.op === 'decider.command') {
         const v = validate(d, command) as { data?: Record<string, unknown> }
         result = v.data ? { outcome: 'prepared', streamId: d.streamId ? d.streamId({ ...command, data: v.data }) : `${d.streamPrefix}-${v.data.id}` } : v
       } else if (request.op === 'decider.handle') {

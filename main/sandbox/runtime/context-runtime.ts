@@ -163,6 +163,29 @@ function seedOf(text: string): number {
 }
 
 /** Folds events into state; each event sees its own recorded time as the clock and a seed from its id. */
+/** The host appended what a decider decided: fold it into the kept state so the next command starts there. */
+function advance(a: { file: string; exportName: string; streamId: string; fromVersion: number; events: Array<Record<string, unknown>> }) {
+  const key = `${a.file}#${a.exportName}#${a.streamId}`
+  const entry = commandStates.get(key)
+  if (!entry || entry.version !== a.fromVersion) {
+    commandStates.delete(key)
+    return
+  }
+  const d = decider(a.file, a.exportName)
+  const state = fold(d, JSON.parse(JSON.stringify(entry.state)) as unknown, a.events)
+  rememberState(key, a.fromVersion + a.events.length, JSON.parse(JSON.stringify(state ?? null)) as Json)
+}
+
+function decideOn(d: Decider, command: { type: string; data: Record<string, unknown>; metadata: Record<string, unknown> }, state: unknown, streamId: string, kept: Json, version: number | null): Json {
+  try {
+    const events = normaliseEvents(d.decide(command, state), `${d.name}.decide(${command.type})`)
+    return { outcome: 'decided', streamId, version, state: kept, events: events as unknown as Json }
+  } catch (error) {
+    if (error instanceof workbench.RuleViolation) return { outcome: 'rejected', streamId, version, rule: error.rule, message: error.message }
+    throw error
+  }
+}
+
 function fold(d: Decider, state: unknown, events: Array<Record<string, unknown>>, keep?: Set<number>, kept?: Record<number, Json>): unknown {
   let s = state
   for (const event of events) {
@@ -174,8 +197,31 @@ function fold(d: Decider, state: unknown, events: Array<Record<string, unknown>>
   return s
 }
 
+/**
+ * Folded state per stream as of a version, kept here so that a command to a stream seen before needs one crossing:
+ * decide on this state, and the host checks the stream is still at that version before appending.
+ */
+const commandStates = new Map<string, { version: number; state: Json }>()
+const MAX_COMMAND_STATES = 5000
+
+function rememberState(key: string, version: number, state: Json) {
+  commandStates.delete(key)
+  commandStates.set(key, { version, state })
+  if (commandStates.size > MAX_COMMAND_STATES) commandStates.delete(commandStates.keys().next().value!)
+}
+
 type Request =
   | { op: 'describe'; file: string }
+  | {
+      op: 'decider.command'
+      file: string
+      exportName: string
+      command: { type: string; data: Record<string, unknown>; metadata: Record<string, unknown> }
+      clock: number
+      seed: number
+      /** Appends made since the last command, to fold into kept states first (no crossing of their own). */
+      advances?: Array<{ file: string; exportName: string; streamId: string; fromVersion: number; events: Array<Record<string, unknown>> }>
+    }
   | { op: 'decider.initial'; file: string; exportName: string }
   | { op: 'decider.fold'; file: string; exportName: string; state: Json | null; events: Array<Record<string, unknown>>; steps?: boolean; keep?: number[] }
   | {
@@ -187,6 +233,8 @@ type Request =
       events: Array<Record<string, unknown>>
       clock: number
       seed: number
+      /** The stream version the folded events reach; when given, the state is kept for the next command. */
+      version?: number
     }
   | { op: 'decider.streamId'; file: string; exportName: string; command: { type: string; data: Record<string, unknown> } }
   | { op: 'decider.prepare'; file: string; exportName: string; command: { type: string; data: Record<string, unknown> } }
@@ -272,14 +320,27 @@ function handle(request: Request): Json {
       clock = request.clock
       const command = { type: request.command.type, data: parsed.data as Record<string, unknown>, metadata: request.command.metadata }
       const streamId = d.streamId ? d.streamId(command) : `${d.streamPrefix}-${String(command.data.id)}`
-      try {
-        const events = normaliseEvents(d.decide(command, state), `${d.name}.decide(${command.type})`)
-        return { outcome: 'decided', streamId, state: JSON.parse(JSON.stringify(state ?? null)) as Json, events: events as unknown as Json }
-      } catch (error) {
-        if (error instanceof workbench.RuleViolation) return { outcome: 'rejected', rule: error.rule, message: error.message }
-        throw error
-      }
+      // A copy before decide runs: decide must not be able to change what is kept.
+      const kept = JSON.parse(JSON.stringify(state ?? null)) as Json
+      if (request.version !== undefined) rememberState(`${request.file}#${request.exportName}#${streamId}`, request.version, kept)
+      return decideOn(d, command, state, streamId, kept, request.version ?? null)
     }
+    case 'decider.command': {
+      // The one-crossing path: validate, find the stream, and decide on the state kept from the last command.
+      for (const a of request.advances ?? []) advance(a)
+      const d = decider(request.file, request.exportName)
+      const checked = validateCommand(d, request.command)
+      if ('outcome' in checked) return checked
+      const command = { type: request.command.type, data: checked.data, metadata: request.command.metadata }
+      const streamId = d.streamId ? d.streamId(command) : `${d.streamPrefix}-${String(command.data.id)}`
+      const entry = commandStates.get(`${request.file}#${request.exportName}#${streamId}`)
+      if (!entry) return { outcome: 'prepared', streamId }
+      clock = request.clock
+      seed = request.seed
+      const state = JSON.parse(JSON.stringify(entry.state)) as unknown
+      return decideOn(d, command, state, streamId, entry.state, entry.version)
+    }
+
   }
 }
 
