@@ -3,6 +3,8 @@ import type { CommandOutcome, DeciderInfo } from '../../shared/contract/commands
 import type { RecordedEvent } from '../../shared/model/events'
 import { RpcError } from '../../shared/rpc/errors'
 import type { SqliteEventStore } from '../store/sqlite-store'
+import { readStreamEvents } from '../replay/read-path'
+import { seedOf } from '../sandbox/runtime/seed'
 import { uuidFromName } from '../store/uuid'
 import { CommandLog } from './command-log'
 import type { CodeRunner } from './runner'
@@ -158,18 +160,10 @@ export class CommandBus {
     this.states.set(streamId, entry)
   }
 
+  /** What is new in a stream since a version, through replay's one read path (upcasting will slot in there). */
   private loadSince(streamId: string, after: number): { events: RecordedEvent[]; version: number } {
-    const events: RecordedEvent[] = []
-    let from: number | null = after + 1
-    let version = after
-    while (from !== null) {
-      const page = this.store.readStreamSync(streamId, { from, limit: 1000 })
-      if (page.state === 'tombstoned') throw new RpcError('StreamDeleted', `Stream ${streamId} is tombstoned; commands to it are refused`, { streamId })
-      events.push(...page.events)
-      version = page.version
-      from = page.next
-    }
-    return { events, version }
+    const version = this.store.streamVersion(streamId)
+    return { events: readStreamEvents(this.store, streamId, after + 1, version), version }
   }
 
   private async handle(decider: DeciderHandle, command: object, state: unknown, events: RecordedEvent[], version: number, input: SendCommand, where: string): Promise<HandleAnswer> {
@@ -191,14 +185,4 @@ export class CommandBus {
     }
     throw new RpcError('Internal', `Unexpected answer from ${decider.name}`)
   }
-}
-
-/** A 32-bit seed from text, so each command's randomness is fixed by its id. */
-export function seedOf(text: string): number {
-  let h = 2166136261
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i)
-    h = Math.imul(h, 16777619)
-  }
-  return h | 0
 }

@@ -1,4 +1,3 @@
-import { RpcError } from '../../shared/rpc/errors'
 import type { SandboxContext } from '../sandbox/context'
 import { userCodeError } from '../sandbox/sandbox'
 
@@ -20,8 +19,4 @@ export function inThreadRunner(context: SandboxContext): CodeRunner {
     call: <T>(request: Record<string, unknown>, where: string) => callText<T>(JSON.stringify(request), where),
     callText
   }
-}
-
-export function notLoaded(what: string): RpcError {
-  return new RpcError('NotFound', what)
 }

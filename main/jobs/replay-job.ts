@@ -1,5 +1,6 @@
 import { categoryOf } from '../../shared/model/events'
 import type { DeciderHandle } from '../cqrs/command-bus'
+import { loadDeciders } from '../cqrs/load-deciders'
 import { inThreadRunner } from '../cqrs/runner'
 import { foldStreams } from '../replay/fold-many'
 import { SandboxContext } from '../sandbox/context'
@@ -21,13 +22,7 @@ export async function replayJob(task: { dbFile: string; dir: string; prelude: st
   const store = new SqliteEventStore(task.dbFile, { readonly: false })
   const context = new SandboxContext(task.prelude, progress.watch)
   try {
-    const deciders: DeciderHandle[] = []
-    for (const file of listDefinitionFiles(task.dir)) {
-      if (!context.load(file.path, file.source).ok) continue
-      const answer = context.call(JSON.stringify({ op: 'describe', file: file.path }))
-      if (!answer.ok) continue
-      for (const d of JSON.parse(answer.result) as Array<DeciderHandle & { kind: string }>) if (d.kind === 'decider') deciders.push({ ...d, file: file.path })
-    }
+    const deciders = loadDeciders(context, listDefinitionFiles(task.dir).map((f) => [f.path, f.source] as const), { strict: false })
     const runner = inThreadRunner(context)
     const streams: string[] = []
     let after: string | undefined

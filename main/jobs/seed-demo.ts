@@ -1,8 +1,8 @@
 import { RpcError } from '../../shared/rpc/errors'
-import { CommandBus, type DeciderHandle } from '../cqrs/command-bus'
+import { CommandBus } from '../cqrs/command-bus'
+import { loadDeciders } from '../cqrs/load-deciders'
 import { inThreadRunner } from '../cqrs/runner'
 import { SandboxContext } from '../sandbox/context'
-import { userCodeError } from '../sandbox/sandbox'
 import type { WorkProgress } from '../store/ndjson'
 import { SqliteEventStore } from '../store/sqlite-store'
 import { generateDemoLog, type DemoClock, type SendCommand } from '../workspace/demo/generator'
@@ -19,16 +19,7 @@ export async function seedDemo(task: { dbFile: string; dir: string; prelude: str
   const context = new SandboxContext(task.prelude, progress.watch)
   try {
     const files = [...listDefinitionFiles(task.dir).map((f) => [f.path, f.source] as const), ...Object.entries(task.historyFiles)]
-    const handles: DeciderHandle[] = []
-    for (const [file, source] of files) {
-      const loaded = context.load(file, source)
-      if (!loaded.ok) throw userCodeError(loaded.failure, `loading ${file}`)
-      const answer = context.call(JSON.stringify({ op: 'describe', file }))
-      if (!answer.ok) throw userCodeError(answer.failure, `describing ${file}`)
-      for (const d of JSON.parse(answer.result) as Array<DeciderHandle & { kind: string }>) {
-        if (d.kind === 'decider') handles.push({ ...d, file })
-      }
-    }
+    const handles = loadDeciders(context, files, { strict: true })
     const runner = inThreadRunner(context)
     const current = handles.filter((h) => !h.file.startsWith('history/'))
     const buses = new Map<string, CommandBus>([['current', new CommandBus(store, runner, current)]])

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { seedOf } from '../sandbox/runtime/seed'
 
 /**
  * Projection handlers inside the sandbox. Only JSON crosses, so a handler's `get`/`query` cannot call back into
@@ -140,14 +141,6 @@ function matches(row: Row, where: Record<string, Json> | undefined): boolean {
   return true
 }
 
-function seedOf(text: string): number {
-  let h = 2166136261
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i)
-    h = Math.imul(h, 16777619)
-  }
-  return h | 0
-}
 
 export interface RunRequest {
   id: string

@@ -20,7 +20,6 @@ export interface LoadReport {
 interface Pending {
   resolve(value: unknown): void
   reject(error: unknown): void
-  timer: NodeJS.Timeout | null
 }
 
 /** Turns a failure inside user code into the workbench's error, with the place in the user's TypeScript. */
@@ -213,7 +212,7 @@ export class Sandbox {
     if (!worker) return Promise.reject(new RpcError('UserCodeFailed', 'The sandbox is not running'))
     const id = this.nextId++
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, timer: null })
+      this.pending.set(id, { resolve, reject })
       worker.postMessage({ id, ...message })
       this.startWatchdog()
     })

@@ -9,13 +9,13 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildSync } from 'esbuild'
 import { CommandBus, type DeciderHandle } from '../../main/cqrs/command-bus'
 import type { CodeRunner } from '../../main/cqrs/runner'
 import { Replayer } from '../../main/replay/replayer'
 import { foldStreams } from '../../main/replay/fold-many'
 import { readStreamEvents } from '../../main/replay/read-path'
 import { Sandbox } from '../../main/sandbox/sandbox'
+import { loadPlain } from './plain-module'
 import { SqliteEventStore } from '../../main/store/sqlite-store'
 
 const root = process.env.ESW_BENCH_ROOT ?? process.cwd()
@@ -37,20 +37,7 @@ type Decider = {
 /** The demo deciders compiled for plain Node (no vm, no worker), `workbench` being the same runtime module. */
 function loadPlainDeciders(): Map<string, Decider> {
   const out = new Map<string, Decider>()
-  for (const [file, source] of files) {
-    const built = buildSync({
-      stdin: { contents: source, loader: 'ts', resolveDir: root, sourcefile: file },
-      bundle: true,
-      write: false,
-      platform: 'node',
-      format: 'cjs',
-      alias: { workbench: join(root, 'main', 'sandbox', 'runtime', 'workbench-module.ts') },
-      logLevel: 'error'
-    })
-    const module = { exports: {} as Record<string, unknown> }
-    new Function('module', 'exports', 'require', built.outputFiles[0].text)(module, module.exports, require)
-    out.set(file, module.exports.default as Decider)
-  }
+  for (const [file, source] of files) out.set(file, loadPlain<Decider>(root, file, source))
   return out
 }
 
@@ -68,7 +55,7 @@ function plainRunner(deciders: Map<string, Decider>): CodeRunner {
       const d = deciders.get(request.file as string)!
       const command = request.command as { type: string; data: Record<string, unknown>; metadata: unknown }
       let result: unknown
-      if (request.op === 'decider.prepare' || request.op === 'decider.command') {
+      if (request.op === 'decider.command') {
         const v = validate(d, command) as { data?: Record<string, unknown> }
         result = v.data ? { outcome: 'prepared', streamId: d.streamId ? d.streamId({ ...command, data: v.data }) : `${d.streamPrefix}-${v.data.id}` } : v
       } else if (request.op === 'decider.handle') {

@@ -10,7 +10,6 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildSync } from 'esbuild'
 import { inThreadRunner } from '../../main/cqrs/runner'
 import { describeFile } from '../../main/projections/descriptors'
 import { ProjectionEngine } from '../../main/projections/engine'
@@ -19,6 +18,7 @@ import { TableAccess, createTables, ensureCheckpoints, writeCheckpoint } from '.
 import { SandboxContext } from '../../main/sandbox/context'
 import { sandboxPrelude } from '../../main/sandbox/prelude'
 import { SqliteEventStore } from '../../main/store/sqlite-store'
+import { loadPlain } from './plain-module'
 
 const root = process.env.ESW_BENCH_ROOT ?? process.cwd()
 const scaleArg = process.argv.indexOf('--scale')
@@ -43,18 +43,7 @@ export default defineProjection({
 type Handler = (event: { type: string; data: Record<string, unknown>; streamId: string }, ctx: { upsert(table: string, row: Record<string, unknown>): void }) => void
 
 function plainHandlers(): Record<string, Handler> {
-  const built = buildSync({
-    stdin: { contents: source, loader: 'ts', resolveDir: root, sourcefile: 'bench.ts' },
-    bundle: true,
-    write: false,
-    platform: 'node',
-    format: 'cjs',
-    alias: { workbench: join(root, 'main', 'sandbox', 'runtime', 'workbench-module.ts') },
-    logLevel: 'error'
-  })
-  const module = { exports: {} as Record<string, unknown> }
-  new Function('module', 'exports', 'require', built.outputFiles[0].text)(module, module.exports, require)
-  return (module.exports.default as { handlers: Record<string, Handler> }).handlers
+  return loadPlain<{ handlers: Record<string, Handler> }>(root, 'bench.ts', source).handlers
 }
 
 async function seed(store: SqliteEventStore) {

@@ -153,14 +153,6 @@ function validateCommand(d: Decider, command: { type: string; data: Record<strin
   return { data: parsed.data as Record<string, unknown> }
 }
 
-function seedOf(text: string): number {
-  let h = 2166136261
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i)
-    h = Math.imul(h, 16777619)
-  }
-  return h | 0
-}
 
 /** Folds events into state; each event sees its own recorded time as the clock and a seed from its id. */
 /** The host appended what a decider decided: fold it into the kept state so the next command starts there. */
@@ -190,7 +182,7 @@ function fold(d: Decider, state: unknown, events: Array<Record<string, unknown>>
   let s = state
   for (const event of events) {
     clock = typeof event.recordedAt === 'number' ? event.recordedAt : clock
-    seed = seedOf(String(event.id ?? event.position ?? ''))
+    seed = seedForEvent(event)
     s = d.evolve(s, event as never)
     if (keep && kept && keep.has(event.version as number)) kept[event.version as number] = JSON.parse(JSON.stringify(s ?? null)) as Json
   }
@@ -236,8 +228,6 @@ type Request =
       /** The stream version the folded events reach; when given, the state is kept for the next command. */
       version?: number
     }
-  | { op: 'decider.streamId'; file: string; exportName: string; command: { type: string; data: Record<string, unknown> } }
-  | { op: 'decider.prepare'; file: string; exportName: string; command: { type: string; data: Record<string, unknown> } }
   | { op: 'decider.foldMany'; file: string; exportName: string; streams: Array<{ state: Json | null; events: Array<Record<string, unknown>> }>; states?: boolean }
   | { op: 'projection.describe'; file: string }
   | ({ op: 'projection.run'; file: string; exportName: string } & RunRequest)
@@ -296,18 +286,6 @@ function handle(request: Request): Json {
         return request.streams.length
       }
       return request.streams.map((s) => JSON.parse(JSON.stringify(fold(d, s.state ?? d.initialState(), s.events) ?? null)) as Json)
-    }
-    case 'decider.streamId': {
-      const d = decider(request.file, request.exportName)
-      return d.streamId ? d.streamId(request.command) : `${d.streamPrefix}-${String(request.command.data.id)}`
-    }
-    case 'decider.prepare': {
-      // Validation and the target stream, before any event is loaded.
-      const d = decider(request.file, request.exportName)
-      const checked = validateCommand(d, request.command)
-      if ('outcome' in checked) return checked
-      const command = { type: request.command.type, data: checked.data }
-      return { outcome: 'prepared', streamId: d.streamId ? d.streamId(command) : `${d.streamPrefix}-${String(command.data.id)}` }
     }
     case 'decider.handle': {
       const d = decider(request.file, request.exportName)
