@@ -76,10 +76,9 @@ export class Replayer {
   versionAt(streamId: string, at: ReplayPoint | undefined, streamVersion: number): number {
     if (!at) return streamVersion
     if ('version' in at) return Math.min(at.version, streamVersion)
-    const events = readStreamEvents(this.source.store, streamId)
-    if ('position' in at) return events.filter((e) => e.position <= at.position).at(-1)?.version ?? 0
-    const time = typeof at.time === 'number' ? at.time : Date.parse(at.time)
-    return events.filter((e) => e.recordedAt <= time).at(-1)?.version ?? 0
+    // One indexed query rather than reading the stream on the main thread.
+    if ('position' in at) return this.source.store.streamVersionAt(streamId, { position: at.position })
+    return this.source.store.streamVersionAt(streamId, { time: typeof at.time === 'number' ? at.time : Date.parse(at.time) })
   }
 
   async stateAt(streamId: string, options: { decider?: string; at?: ReplayPoint; useSnapshots?: boolean } = {}) {

@@ -668,6 +668,13 @@ export class SqliteEventStore implements EventStore {
     return { streams: rows.map(toStreamInfo), total, next }
   }
 
+  /** The version of a stream's last event at or before a global position, or recorded at or before a time (0: none). */
+  streamVersionAt(streamId: string, at: { position: number } | { time: number }): number {
+    const sql = 'position' in at ? 'position <= ?' : 'recorded_at <= ?'
+    const row = this.db.prepare(`SELECT max(version) AS v FROM events WHERE stream_id = ? AND ${sql}`).get(streamId, 'position' in at ? at.position : at.time) as { v: number | null }
+    return row.v ?? 0
+  }
+
   /** The version of a stream's last event (0 when it has none): one lookup of its row. */
   streamVersion(streamId: string): number {
     return this.q.stream.get(streamId)?.version ?? 0
