@@ -131,7 +131,7 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
       }
     },
     store: {
-      append: ({ streamId, events: newEvents, expectedVersion }) => current.store.appendToStream(streamId, newEvents, { expectedVersion }),
+      append: ({ streamId, events: newEvents, expectedVersion }) => current.projections.append(streamId, newEvents, { expectedVersion }),
       readStream: ({ streamId, from, direction, limit }) => current.store.readStream(streamId, { from, direction, limit }),
       readAll: ({ filter, from, direction, limit }) => current.store.readAll({ filter, from, direction, limit }),
       readEvent: async (by) => {
@@ -282,6 +282,7 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
       reset: ({ projection }) => current.projections.reset(projection),
       retry: ({ projection }) => current.projections.retry(projection),
       skip: ({ projection }) => current.projections.skip(projection),
+      cancel: ({ projection }) => current.projections.cancelJob(projection),
       shadowStart: ({ projection }) => {
         void current.projections.shadowStart(projection).catch(() => {})
         return current.projections.status(projection)

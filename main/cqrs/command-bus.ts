@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { CommandOutcome, DeciderInfo } from '../../shared/contract/commands'
-import type { RecordedEvent } from '../../shared/model/events'
+import type { AppendResult, ExpectedVersion, NewEvent, RecordedEvent } from '../../shared/model/events'
 import { RpcError } from '../../shared/rpc/errors'
 import type { SqliteEventStore } from '../store/sqlite-store'
 import { readStreamEvents } from '../replay/read-path'
@@ -8,6 +8,8 @@ import { seedOf } from '../sandbox/runtime/seed'
 import { uuidFromName } from '../store/uuid'
 import { CommandLog } from './command-log'
 import type { CodeRunner } from './runner'
+
+export type Appender = (streamId: string, events: NewEvent[], options: { expectedVersion: ExpectedVersion }) => Promise<AppendResult>
 
 export interface DeciderHandle extends DeciderInfo {
   exportName: string
@@ -65,7 +67,9 @@ export class CommandBus {
   constructor(
     private readonly store: SqliteEventStore,
     private readonly runner: CodeRunner,
-    private deciders: DeciderHandle[]
+    private deciders: DeciderHandle[],
+    /** How decided events are stored (the workspace routes them through its inline projections). */
+    private readonly append: Appender = (streamId, events, options) => store.appendToStream(streamId, events, options)
   ) {
     this.log = new CommandLog(store.db)
   }
@@ -135,7 +139,7 @@ export class CommandBus {
         return outcome
       }
       try {
-        const result = await this.store.appendToStream(
+        const result = await this.append(
           streamId,
           answer.events.map((e, i) => ({ id: uuidFromName(`${commandId}#${i}`), type: e.type, data: e.data, schemaVersion: e.schemaVersion, metadata: { ...e.metadata, ...metadata } })),
           { expectedVersion: version }

@@ -17,17 +17,18 @@ export interface ProjectionTask {
   file: string
   source: string
   projection: string
-  mode: 'shadow' | 'rebuild' | 'determinism' | 'idempotency'
+  mode: 'shadow' | 'rebuild' | 'catch-up' | 'determinism' | 'idempotency'
   batchSize?: number
 }
 
 export type ProjectionJobResult =
-  | { mode: 'shadow' | 'rebuild'; position: number; events: number; durationMs: number; fault: ProjectionFault | null; promoted: boolean }
+  | { mode: 'shadow' | 'rebuild' | 'catch-up'; position: number; events: number; durationMs: number; fault: ProjectionFault | null; promoted: boolean }
   | { mode: 'determinism' | 'idempotency'; check: CheckResult; durationMs: number }
 
 /**
  * Runs a projection over the whole log in a job thread, with its own connection and its own sandbox context:
- * a shadow run (into shadow tables), a rebuild (a shadow run promoted at the end) or a check.
+ * a shadow run (into shadow tables), a rebuild (a shadow run promoted at the end), a catch-up of the live tables
+ * (a large lag, batch by batch with the same checkpoint guard as the app's runner) or a check.
  */
 export async function projectionJob(task: ProjectionTask, progress: WorkProgress): Promise<ProjectionJobResult> {
   const started = Date.now()
@@ -43,8 +44,9 @@ export async function projectionJob(task: ProjectionTask, progress: WorkProgress
       const check = await runCheck(store, runner, descriptor, task.mode, { isCancelled: progress.isCancelled, onProgress: (done, total) => progress.onProgress?.(done, total) })
       return { mode: task.mode, check, durationMs: Date.now() - started }
     }
-    store.writeTransaction(() => discardShadow(store.db, descriptor))
-    const engine = new ProjectionEngine(store, runner, descriptor, { shadow: true, batchSize: task.batchSize ?? 2000 })
+    const live = task.mode === 'catch-up'
+    if (!live) store.writeTransaction(() => discardShadow(store.db, descriptor))
+    const engine = new ProjectionEngine(store, runner, descriptor, { shadow: !live, batchSize: task.batchSize ?? 2000 })
     let events = 0
     const outcome = await engine.runToHead({
       isCancelled: progress.isCancelled,

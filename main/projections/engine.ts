@@ -96,6 +96,14 @@ export class ProjectionEngine {
     return { events, to }
   }
 
+  /** Of some events, the ones this projection reads (as readEvents selects them from the log). */
+  selectEvents(rows: EventRow[]): EventRow[] {
+    const source = this.descriptor.from
+    const types = new Set(typeof source === 'object' && 'eventTypes' in source ? source.eventTypes.filter((t) => this.descriptor.handles.includes(t)) : this.descriptor.handles)
+    const categories = typeof source === 'object' && 'categories' in source ? new Set(source.categories) : null
+    return rows.filter((r) => types.has(r.type) && (!categories || categories.has(categoryOf(r.stream_id))))
+  }
+
   /** Runs a batch through the handlers, answering the sandbox's row requests until it completes; commits nothing. */
   async prepare(events: EventRow[], from: number, to: number): Promise<PreparedBatch> {
     if (events.length === 0) return { from, to, events, writes: [], handled: 0 }
@@ -135,24 +143,30 @@ export class ProjectionEngine {
     return rows.map((r) => decodeRow(t.def, r))
   }
 
-  /** Applies a prepared batch and moves the checkpoint, in one transaction; refuses when the checkpoint moved. */
-  async commit(batch: PreparedBatch, status = 'running'): Promise<void> {
+  /**
+   * Applies a prepared batch and moves the checkpoint; refuses when the checkpoint moved. Runs inside the caller's
+   * transaction (an inline projection commits with the append).
+   */
+  applyBatch(batch: PreparedBatch, status = 'running'): void {
     const db = this.store.db
+    const current = readCheckpoint(db, this.name, this.schema)
+    if ((current?.position ?? 0) !== batch.from) {
+      throw new RpcError('Conflict', `Projection ${this.name} moved from ${batch.from} to ${current?.position} while a batch ran; the batch was dropped`)
+    }
+    for (const [table, key, row, position, stream] of batch.writes) {
+      const t = this.access(table)
+      if (row) t.upsert(row, position, stream)
+      else t.delete(JSON.parse(key) as unknown[])
+    }
+    this.options.beforeCommit?.(batch.to)
+    writeCheckpoint(db, { projection: this.name, position: batch.to, status, error: null, schema: current?.schema ?? schemaSignature(this.descriptor) }, this.schema)
+  }
+
+  /** Applies a prepared batch and moves the checkpoint, in one transaction of its own. */
+  async commit(batch: PreparedBatch, status = 'running'): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        this.store.writeTransaction(() => {
-          const current = readCheckpoint(db, this.name, this.schema)
-          if ((current?.position ?? 0) !== batch.from) {
-            throw new RpcError('Conflict', `Projection ${this.name} moved from ${batch.from} to ${current?.position} while a batch ran; the batch was dropped`)
-          }
-          for (const [table, key, row, position, stream] of batch.writes) {
-            const t = this.access(table)
-            if (row) t.upsert(row, position, stream)
-            else t.delete(JSON.parse(key) as unknown[])
-          }
-          this.options.beforeCommit?.(batch.to)
-          writeCheckpoint(db, { projection: this.name, position: batch.to, status, error: null, schema: current?.schema ?? schemaSignature(this.descriptor) }, this.schema)
-        })
+        this.store.writeTransaction(() => this.applyBatch(batch, status))
         return
       } catch (error) {
         // The sandbox already counts the batch's writes as committed: forget them.

@@ -30,6 +30,7 @@ export interface ProjectionDef {
   name: string
   description?: string
   from?: 'all' | { categories: string[] } | { eventTypes: string[] }
+  lifecycle?: 'inline' | 'async'
   tables: Record<string, TableDef>
   handlers: Record<string, (event: Record<string, unknown>, ctx: HandlerContext) => void>
   queries?: Record<string, QueryDef>
@@ -265,6 +266,7 @@ export function describeProjection(def: ProjectionDef, exportName: string, toJso
     name: String(def.name ?? exportName),
     description: def.description ?? null,
     from: from as Json,
+    lifecycle: def.lifecycle === 'inline' ? 'inline' : 'async',
     tables: Object.fromEntries(
       Object.entries(def.tables ?? {}).map(([name, t]) => [name, { columns: { ...t.columns }, key: [...t.key], indexes: (t.indexes ?? []).map((i) => [...i]) }])
     ) as Json,

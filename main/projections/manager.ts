@@ -14,9 +14,12 @@ import type { CodeRunner } from '../cqrs/runner'
 import type { ProjectionJobResult, ProjectionTask } from '../jobs/projection-job'
 import { runInWorker, type RunningJob } from '../jobs/runner'
 import type { JobTask } from '../jobs/tasks'
-import type { SqliteEventStore } from '../store/sqlite-store'
+import type { AppendResult, ExpectedVersion, NewEvent } from '../../shared/model/events'
+import type { EventRow, SqliteEventStore } from '../store/sqlite-store'
+import { bytesToUuid, uuidv7Bytes } from '../store/uuid'
+import { checkNewEvent } from '../store/validation'
 import { parseDescriptors } from './descriptors'
-import { ProjectionEngine } from './engine'
+import { ProjectionEngine, type PreparedBatch } from './engine'
 import { readPage, type PageInput } from './read-models'
 import { diffShadow, discardShadow, promoteShadow } from './shadow'
 import { checkpointName, dropTables, quote, readCheckpoint, sqlTableName, writeCheckpoint } from './tables'
@@ -31,6 +34,8 @@ export interface ProjectionManagerOptions {
   /** Starts a job thread (tests may run it differently). */
   startJob?: (task: JobTask, onProgress: (done: number, total: number | null) => void) => RunningJob
   batchSize?: number
+  /** A lag of more events than this is caught up in a job thread rather than batch by batch here. */
+  catchUpInJobAbove?: number
 }
 
 interface Entry {
@@ -43,13 +48,30 @@ interface Entry {
   again: boolean
   /** Events per second, smoothed over batches. */
   throughput: number
+  /** An inline append is preparing or committing this projection's batch: the runner keeps away. */
+  inlineBusy: boolean
+  /** A catch-up job failed: this entry catches up batch by batch here. */
+  catchUpHere: boolean
 }
+
+/** An append made through the inline projections. */
+type AppendInput = { streamId: string; events: NewEvent[]; expectedVersion: ExpectedVersion }
+
+/** The log moved between predicting an append's positions and storing it: predict again. */
+class Moved extends Error {}
+
+const MAX_INLINE_ATTEMPTS = 20
 
 /**
  * The projections of one workspace in the app's main process: follows the log (async lifecycle) batch by batch,
  * with handlers in the sandbox worker and one short transaction per batch here; everything that reads the whole
  * log (rebuild, shadow run, checks) runs as a job with its own connection and sandbox context.
- * @debt inline projections (updated in the append's transaction) are not built yet; every projection is async.
+ *
+ * Inline projections are also updated by `append`: the events' positions are predicted (the head and the stream
+ * version as they are), the handlers run on them, and the append's own transaction stores the events and commits
+ * the read-model writes with the checkpoint. If the log moved in between (another process appended), nothing is
+ * stored and the append starts over from catching up. Appends from other processes reach inline projections
+ * through the runner, like async ones.
  */
 export class ProjectionManager {
   private readonly entries = new Map<string, Entry>()
@@ -87,7 +109,9 @@ export class ProjectionManager {
         job: old?.job ?? null,
         pumping: false,
         again: false,
-        throughput: old?.throughput ?? 0
+        throughput: old?.throughput ?? 0,
+        inlineBusy: false,
+        catchUpHere: false
       })
     }
     this.entries.clear()
@@ -126,9 +150,11 @@ export class ProjectionManager {
     const next = db.prepare<[number], { recorded_at: number }>('SELECT recorded_at FROM events WHERE position > ? ORDER BY position LIMIT 1').get(position)
     const state: ProjectionState = e.job?.kind === 'rebuild' ? 'rebuilding' : e.fault ? 'faulted' : e.paused ? 'paused' : position >= head ? 'caught-up' : 'running'
     const shadow = readCheckpoint(db, checkpointName(name, true))
+    const shadowFault = shadow?.status === 'faulted' && shadow.error ? (JSON.parse(shadow.error) as ProjectionFault) : null
     return {
       name,
       file: e.descriptor.file,
+      lifecycle: e.descriptor.lifecycle,
       state,
       position,
       headPosition: head,
@@ -137,7 +163,7 @@ export class ProjectionManager {
       throughput: Math.round(e.throughput),
       fault: e.fault,
       job: e.job ? { kind: e.job.kind, done: e.job.done, total: e.job.total } : null,
-      shadow: shadow ? { position: shadow.position, ready: e.job?.kind !== 'shadow' } : null,
+      shadow: shadow ? { position: shadow.position, ready: e.job?.kind !== 'shadow', fault: shadowFault } : null,
       tables: Object.keys(e.descriptor.tables).map((t) => {
         const sqlName = sqlTableName(name, t)
         const n = db.prepare(`SELECT count(*) AS n FROM ${quote(sqlName)}`).get() as { n: number } | undefined
@@ -166,7 +192,11 @@ export class ProjectionManager {
     try {
       do {
         e.again = false
-        while (!this.closed && !e.paused && !e.fault && !e.job && this.entries.get(name) === e) {
+        while (!this.closed && !e.paused && !e.fault && !e.job && !e.inlineBusy && this.entries.get(name) === e) {
+          if (!e.catchUpHere && e.engine.position() + (this.options.catchUpInJobAbove ?? 20_000) < this.options.store.head()) {
+            this.startCatchUp(e)
+            break
+          }
           const started = performance.now()
           let outcome
           try {
@@ -195,6 +225,132 @@ export class ProjectionManager {
     } finally {
       e.pumping = false
     }
+  }
+
+  private appending: Promise<unknown> = Promise.resolve()
+
+  /**
+   * Stores events and, in the same transaction, the writes of the inline projections for them. A handler that
+   * throws refuses the append (nothing is stored) with the projection, the event and the source line named.
+   * Inline appends run one at a time, since each predicts the log's next positions.
+   */
+  append(streamId: string, events: NewEvent[], options: { expectedVersion?: ExpectedVersion } = {}): Promise<AppendResult> {
+    const run = this.appending.then(() => this.appendInline({ streamId, events, expectedVersion: options.expectedVersion ?? 'any' }))
+    this.appending = run.catch(() => {})
+    return run
+  }
+
+  private inlineEntries(): Entry[] {
+    return [...this.entries.values()].filter((e) => e.descriptor.lifecycle === 'inline' && !e.paused && !e.fault && !e.job)
+  }
+
+  private async appendInline(input: AppendInput): Promise<AppendResult> {
+    const store = this.options.store
+    if (this.closed || !this.inlineEntries().length) return store.appendToStream(input.streamId, input.events, { expectedVersion: input.expectedVersion })
+    // Ids are fixed once, so a retry is the same append (and a repeat is recognised by the store).
+    const events = input.events.map((event) => ({ ...event, id: event.id ?? bytesToUuid(uuidv7Bytes()) }))
+    const checked = events.map((event, index) => checkNewEvent(event, input.streamId, index))
+    for (let attempt = 0; ; attempt++) {
+      const inline = this.inlineEntries()
+      if (!inline.length) return store.appendToStream(input.streamId, events, { expectedVersion: input.expectedVersion })
+      for (const e of inline) e.inlineBusy = true
+      try {
+        // Wait for a runner batch in flight, then bring each inline projection to the head.
+        while (inline.some((e) => e.pumping)) await new Promise((resolve) => setTimeout(resolve, 1))
+        await this.catchUpInline(inline)
+        const ready = inline.filter((e) => !e.fault)
+        const head = store.head()
+        const version = store.streamVersion(input.streamId)
+        const recordedAt = Date.now()
+        const rows: EventRow[] = checked.map((c, i) => ({
+          position: head + i + 1,
+          stream_id: input.streamId,
+          version: version + i + 1,
+          type: c.type,
+          schema_version: c.schemaVersion,
+          id: c.id,
+          data: c.data,
+          metadata: c.metadata,
+          recorded_at: recordedAt
+        }))
+        const batches: Array<[Entry, PreparedBatch]> = []
+        for (const e of ready) {
+          try {
+            batches.push([e, await e.engine.prepare(e.engine.selectEvents(rows), head, head + rows.length)])
+          } catch (error) {
+            for (const x of ready) x.engine.invalidate()
+            throw this.inlineFailure(e, input.streamId, error)
+          }
+        }
+        try {
+          const result = await store.appendToStream(input.streamId, events, {
+            expectedVersion: input.expectedVersion,
+            recordedAt,
+            inTransaction: (stored) => {
+              if (stored.firstPosition !== head + 1) throw new Moved()
+              for (const [e, batch] of batches) e.engine.applyBatch(batch)
+            }
+          })
+          // A repeated append stores nothing and runs no hook: the handlers' writes were not committed.
+          if (result.duplicate) for (const [e] of batches) e.engine.invalidate()
+          return result
+        } catch (error) {
+          for (const [e] of batches) e.engine.invalidate()
+          const retry = error instanceof Moved || (error as RpcError).code === 'Conflict'
+          if (!retry || attempt >= MAX_INLINE_ATTEMPTS) throw error
+        }
+      } finally {
+        for (const e of inline) e.inlineBusy = false
+        for (const e of inline) this.scheduleStatus(e.descriptor.name)
+      }
+    }
+  }
+
+  /** Runs inline projections up to the log's head (events appended by other processes). */
+  private async catchUpInline(inline: Entry[]): Promise<void> {
+    for (const e of inline) {
+      for (;;) {
+        let outcome
+        try {
+          outcome = await e.engine.step()
+        } catch (error) {
+          if ((error as RpcError).code === 'Conflict' || (error as RpcError).code === 'UserCodeFailed') {
+            e.engine.invalidate()
+            continue
+          }
+          throw error
+        }
+        if (outcome.kind === 'idle') break
+        if (outcome.kind === 'faulted') {
+          e.fault = outcome.fault
+          break
+        }
+      }
+    }
+  }
+
+  private inlineFailure(e: Entry, streamId: string, error: unknown): RpcError {
+    const err = error instanceof RpcError ? error : new RpcError('Internal', error instanceof Error ? error.message : String(error))
+    if (err.code !== 'UserCodeFailed' && err.code !== 'Timeout') return err
+    return new RpcError(err.code, `Inline projection ${e.descriptor.name} failed on the append to ${streamId}; nothing was stored: ${err.message}`, {
+      ...((err.details ?? {}) as object),
+      projection: e.descriptor.name,
+      streamId
+    })
+  }
+
+  private readonly statusTimers = new Map<string, NodeJS.Timeout>()
+
+  /** Status after inline appends, at most a few times a second per projection. */
+  private scheduleStatus(name: string) {
+    if (this.statusTimers.has(name) || this.closed) return
+    this.statusTimers.set(
+      name,
+      setTimeout(() => {
+        this.statusTimers.delete(name)
+        this.emitStatus(name)
+      }, 200)
+    )
   }
 
   /** Waits until every projection that can run has caught up (tests, the CLI). */
@@ -288,8 +444,24 @@ export class ProjectionManager {
       // The job changed tables behind the sandbox's row cache.
       e.engine.invalidate()
       this.emitStatus(name)
-      void this.pump(name)
+      // After the caller has seen the outcome (a fault, a cancel that pauses).
+      setImmediate(() => void this.pump(name))
     })
+  }
+
+  /** Catches up a large lag in a job thread; the runner here goes on from where the job stopped. */
+  private startCatchUp(e: Entry) {
+    void this.startJob(e, 'catch-up')
+      .then((result) => {
+        if ('fault' in result && result.fault) e.fault = result.fault
+      })
+      .catch((error: unknown) => {
+        // Cancelled by the user: stop following until resumed. Any other failure: catch up here instead.
+        if ((error as RpcError).code === 'Cancelled') {
+          e.paused = true
+          e.engine.setStatus('paused')
+        } else e.catchUpHere = true
+      })
   }
 
   /** Cancels a projection's running job. */
@@ -404,6 +576,9 @@ export class ProjectionManager {
 
   async close(): Promise<void> {
     this.closed = true
+    for (const timer of this.statusTimers.values()) clearTimeout(timer)
+    this.statusTimers.clear()
+    await this.appending
     this.stopFollowing?.()
     for (const e of this.entries.values()) e.job?.running.cancel()
     while ([...this.entries.values()].some((e) => e.pumping)) await new Promise((resolve) => setTimeout(resolve, 5))

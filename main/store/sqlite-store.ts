@@ -56,6 +56,14 @@ export interface SqliteStoreOptions {
   readonly?: boolean
 }
 
+/** Extras of an append made by the workbench itself (inline projections). */
+export interface AppendHooks {
+  /** The recording time to store (default: the store's clock now). */
+  recordedAt?: number
+  /** Runs inside the append's transaction after the events are stored (not for a repeated append); throwing rolls it back. */
+  inTransaction?: (result: AppendResult, recordedAt: number) => void
+}
+
 export interface EventRow {
   position: number
   stream_id: string
@@ -246,11 +254,11 @@ export class SqliteEventStore implements EventStore {
 
   // ---------------------------------------------------------------- writing
 
-  async appendToStream(streamId: string, events: NewEvent[], options: { expectedVersion?: ExpectedVersion } = {}): Promise<AppendResult> {
+  async appendToStream(streamId: string, events: NewEvent[], options: { expectedVersion?: ExpectedVersion } & AppendHooks = {}): Promise<AppendResult> {
     // With a short busy timeout (the app's main process), wait for another writer without blocking the thread.
     for (;;) {
       try {
-        return this.appendSync(streamId, events, options.expectedVersion ?? 'any')
+        return this.appendSync(streamId, events, options.expectedVersion ?? 'any', options)
       } catch (error) {
         if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error
         await new Promise((resolve) => setTimeout(resolve, 10))
@@ -259,7 +267,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   /** The synchronous core of an append; one IMMEDIATE transaction, so the version check is exact across processes. */
-  appendSync(streamId: string, events: NewEvent[], expected: ExpectedVersion): AppendResult {
+  appendSync(streamId: string, events: NewEvent[], expected: ExpectedVersion, hooks: AppendHooks = {}): AppendResult {
     this.assertOpen()
     checkStreamId(streamId)
     if (events.length === 0) throw new RpcError('InvalidInput', `Append to stream ${streamId}: no events given`, { streamId })
@@ -286,7 +294,7 @@ export class SqliteEventStore implements EventStore {
           { streamId, expected, actual }
         )
       }
-      const now = this.now()
+      const now = hooks.recordedAt ?? this.now()
       let firstPosition = 0
       let lastPosition = 0
       for (let i = 0; i < prepared.length; i++) {
@@ -311,7 +319,9 @@ export class SqliteEventStore implements EventStore {
       const types = addTypeCounts(stream?.types ?? null, prepared)
       if (stream) this.q.advanceStream.run(version, prepared.length, firstPosition, lastPosition, now, types, streamId)
       else this.q.createStream.run(streamId, categoryOf(streamId), version, prepared.length, firstPosition, lastPosition, now, now, types)
-      return { streamId, nextExpectedVersion: version, firstPosition, lastPosition, duplicate: false }
+      const appended: AppendResult = { streamId, nextExpectedVersion: version, firstPosition, lastPosition, duplicate: false }
+      hooks.inTransaction?.(appended, now)
+      return appended
     })
     if (!result.duplicate) {
       this.knownHead = Math.max(this.knownHead, result.lastPosition ?? 0)

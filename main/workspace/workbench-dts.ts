@@ -175,6 +175,12 @@ declare module 'workbench' {
     description?: string
     /** Which events reach the handlers: the whole log, some stream categories, or some event types. */
     from?: 'all' | { categories: string[] } | { eventTypes: string[] }
+    /**
+     * 'async' (the default): a runner follows the log after each append. 'inline': updated in the same
+     * transaction as each append the workbench makes, so a command's effects are in the read model when it
+     * returns; a handler that throws refuses the append.
+     */
+    lifecycle?: 'inline' | 'async'
     tables: T
     handlers: { [type: string]: (event: WorkbenchEvent, ctx: ProjectionContext<T>) => void }
     queries?: { [K in keyof Q]: { input: Q[K]; description?: string; run: (input: z.infer<Q[K]>, q: QueryPlanner<T>) => unknown } }

@@ -52,9 +52,10 @@ export class Workspace {
     this.config = readConfig(this.dir)
     this.store = new SqliteEventStore(this.paths.database, { busyTimeoutMs: options.busyTimeoutMs })
     this.sandbox = new Sandbox({ timeoutMs: this.config.settings.userCodeTimeoutMs, memoryMb: this.config.settings.userCodeMemoryMb })
-    this.commands = new CommandBus(this.store, this.sandbox, [])
-    this.replayer = new Replayer({ store: this.store, runner: this.sandbox, deciders: () => this.commands.list(), source: (file) => this.sourceOf(file) })
     this.projections = new ProjectionManager({ store: this.store, runner: this.sandbox, prelude: sandboxPrelude, source: (file) => this.sourceOf(file) })
+    // Commands store their events through the inline projections.
+    this.commands = new CommandBus(this.store, this.sandbox, [], (streamId, events, options) => this.projections.append(streamId, events, options))
+    this.replayer = new Replayer({ store: this.store, runner: this.sandbox, deciders: () => this.commands.list(), source: (file) => this.sourceOf(file) })
   }
 
   /** A new sandbox with this workspace's files loaded (for checks that must not share state with the live one). */

@@ -25,6 +25,8 @@ export const projectionDescriptor = z.object({
   exportName: z.string(),
   description: z.string().nullable(),
   from: projectionSource,
+  /** inline: updated in the transaction of each append the workbench makes; async: follows the log after it. */
+  lifecycle: z.enum(['inline', 'async']).default('async'),
   tables: z.record(z.string(), tableDef),
   /** Event types that have a handler. */
   handles: z.array(z.string()),
@@ -51,6 +53,7 @@ export type ProjectionFault = z.infer<typeof projectionFault>
 export const projectionStatus = z.object({
   name: z.string(),
   file: z.string(),
+  lifecycle: z.enum(['inline', 'async']),
   state: projectionState,
   /** Last log position whose effects are in the read model. */
   position: z.number().int(),
@@ -63,7 +66,8 @@ export const projectionStatus = z.object({
   fault: projectionFault.nullable(),
   /** A rebuild or shadow job in progress. */
   job: z.object({ kind: z.string(), done: z.number(), total: z.number().nullable() }).nullable(),
-  shadow: z.object({ position: z.number().int(), ready: z.boolean() }).nullable(),
+  /** The shadow run: its position, whether it finished, and the event it faulted on (if it did). */
+  shadow: z.object({ position: z.number().int(), ready: z.boolean(), fault: projectionFault.nullable() }).nullable(),
   tables: z.array(z.object({ name: z.string(), sqlName: z.string(), rows: z.number().int() }))
 })
 export type ProjectionStatus = z.infer<typeof projectionStatus>
@@ -155,6 +159,8 @@ export const projectionsService = defineService({
     reset: method('Empties the read model and starts over', byName, projectionStatus),
     /** Runs the poison event again (after a code fix). */
     retry: method('Retries the event a faulted projection failed on', byName, projectionStatus),
+    /** Cancels a projection's running job (rebuild, shadow run or check); the live tables stay as they were. */
+    cancel: method('Cancels the running job of a projection', byName, projectionStatus),
     /** Moves past the poison event without applying it. */
     skip: method('Skips the event a faulted projection failed on', byName, projectionStatus),
     /** Rebuilds into shadow tables next to the live ones. */

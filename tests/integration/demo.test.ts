@@ -42,6 +42,13 @@ describe('the demo workspace', () => {
       expect(orders.rows).toHaveLength(5)
       expect(orders.total).toBeGreaterThan(50)
       expect(orders.lag.lagEvents).toBe(0)
+      // inventory_levels is inline: a command's stock movement is in the table when the command returns.
+      expect(projections.find((p) => p.name === 'inventory_levels')?.lifecycle).toBe('inline')
+      const level = async () => (await client.projections.page({ projection: 'inventory_levels', table: 'levels', where: { sku: 'beans-kenya-250g' }, limit: 1 })).rows[0]
+      const before = await level()
+      const sent = await client.commands.send({ decider: 'inventory', command: 'ReceiveStock', data: { sku: 'beans-kenya-250g', quantity: 7, purchaseOrder: 'po-test' } })
+      expect(sent.outcome).toBe('accepted')
+      expect(await level()).toMatchObject({ received: Number(before?.received ?? 0) + 7 })
       const typings = await client.workspace.typings()
       expect(typings.files[1].content).toContain('"ItemAdded"')
       client.close()

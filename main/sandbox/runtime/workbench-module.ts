@@ -50,6 +50,7 @@ export interface ProjectionConfig {
   name: string
   description?: string
   from?: 'all' | { categories: string[] } | { eventTypes: string[] }
+  lifecycle?: 'inline' | 'async'
   tables: Record<string, { columns: Record<string, ColumnType>; key: string[]; indexes?: string[][] }>
   handlers: Record<string, (event: { type: string; data: Record<string, unknown>; [key: string]: unknown }, ctx: ProjectionContext) => void>
   queries?: Record<string, { input?: z.ZodType; description?: string; run: (input: never, q: { table(name: string, options?: { where?: Record<string, unknown>; orderBy?: string; direction?: 'asc' | 'desc' }): unknown }) => unknown }>

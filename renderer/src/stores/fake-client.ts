@@ -146,6 +146,7 @@ export function projectionStatus(name: string, fields: Partial<ProjectionStatus>
   return {
     name,
     file: `projections/${name}.ts`,
+    lifecycle: 'async',
     state: 'caught-up',
     position: 100,
     headPosition: 100,
@@ -168,6 +169,7 @@ export function projectionDescriptor(name: string, fields: Partial<ProjectionDes
     exportName: 'default',
     description: null,
     from: { categories: ['order'] },
+    lifecycle: 'async',
     tables: {
       orders: {
         columns: { orderId: 'text', status: 'text', totalCents: 'integer', placedAt: 'integer', tags: 'json' },

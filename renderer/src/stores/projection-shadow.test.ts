@@ -30,7 +30,7 @@ const diff: RowDiff[] = [
 ]
 
 const running = projectionStatus('order_summary', { job: { kind: 'shadow', done: 10, total: 100 }, shadow: null })
-const ready = projectionStatus('order_summary', { shadow: { position: 100, ready: true } })
+const ready = projectionStatus('order_summary', { shadow: { position: 100, ready: true, fault: null } })
 
 async function setup(methods: Record<string, (input?: never) => Promise<unknown>> = {}) {
   const fake = fakeClient({
@@ -51,9 +51,9 @@ describe('the phases of a shadow run', () => {
   it('reads none, running and ready from the status', () => {
     expect(shadowPhase(projectionStatus('p'))).toBe('none')
     expect(shadowPhase(running)).toBe('running')
-    expect(shadowPhase(projectionStatus('p', { shadow: { position: 10, ready: false } }))).toBe('running')
+    expect(shadowPhase(projectionStatus('p', { shadow: { position: 10, ready: false, fault: null } }))).toBe('running')
     expect(shadowPhase(ready)).toBe('ready')
-    expect(shadowBehind(projectionStatus('p', { headPosition: 120, shadow: { position: 100, ready: true } }))).toBe(20)
+    expect(shadowBehind(projectionStatus('p', { headPosition: 120, shadow: { position: 100, ready: true, fault: null } }))).toBe(20)
   })
 
   it('names the columns a changed row changed and adds up the tables', () => {
@@ -71,7 +71,7 @@ describe('save → shadow run → diff → promote', () => {
     fake.emit('projections', 'status', ready)
     await settle()
     expect(shadow.diffOf('order_summary')).toEqual(diff)
-    expect(projections.byName.order_summary.shadow).toEqual({ position: 100, ready: true })
+    expect(projections.byName.order_summary.shadow).toEqual({ position: 100, ready: true, fault: null })
   })
 
   it('only offers a run when starting on save is off', async () => {
@@ -125,7 +125,7 @@ describe('save → shadow run → diff → promote', () => {
     await settle()
     expect(shadowDiff).toHaveBeenCalledTimes(1)
     fake.emit('projections', 'status', running)
-    fake.emit('projections', 'status', projectionStatus('order_summary', { headPosition: 120, position: 120, shadow: { position: 120, ready: true } }))
+    fake.emit('projections', 'status', projectionStatus('order_summary', { headPosition: 120, position: 120, shadow: { position: 120, ready: true, fault: null } }))
     await settle()
     expect(shadowDiff).toHaveBeenCalledTimes(2)
     expect(shadowDiff).toHaveBeenLastCalledWith({ projection: 'order_summary', samples: 10 })

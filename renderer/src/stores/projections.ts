@@ -10,7 +10,7 @@ import { useWorkspaceStore } from './workspace'
 export const SAMPLES = 60
 export const SAMPLE_EVERY_MS = 1000
 
-export type ProjectionAction = 'rebuild' | 'pause' | 'resume' | 'reset' | 'retry' | 'skip'
+export type ProjectionAction = 'rebuild' | 'pause' | 'resume' | 'reset' | 'retry' | 'skip' | 'cancel'
 
 /** What one sample counts: the live position, or how far a running job has got (a rebuild does not move the live one). */
 function counter(s: ProjectionStatus): { kind: string; value: number } {

@@ -8,6 +8,8 @@ export default defineProjection({
   name: 'inventory_levels',
   description: 'On-hand, reserved and available stock per SKU.',
   from: { eventTypes: ['StockReceived', 'StockReserved', 'StockReleased', 'StockDispatched'] },
+  // Inline: a command's stock movements are in this table when the command returns.
+  lifecycle: 'inline',
   tables: {
     levels: {
       columns: { sku: 'text', received: 'integer', reserved: 'integer', dispatched: 'integer', available: 'integer' },
