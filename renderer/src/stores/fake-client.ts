@@ -1,12 +1,12 @@
 // Test support: a stand-in for the RPC client, so store tests run without a server. Not used by the app.
-import type { ProjectionDescriptor, ProjectionStatus, SentCommand, WorkspaceState } from '../../../shared/contract'
+import type { DryRunReport, EventSchema, JobInfo, MigrationReport, ProjectionDescriptor, ProjectionStatus, SentCommand, UpcasterStep, WorkspaceState } from '../../../shared/contract'
 import type { RecordedEvent, StreamInfo } from '../../../shared/model/events'
 import type { WorkbenchClient } from '../rpc'
 import { useConnectionStore } from './connection'
 
 type Listener = (payload: never) => void
 type Methods = Record<string, (input?: never) => Promise<unknown>>
-type ServiceName = 'workbench' | 'store' | 'jobs' | 'workspace' | 'commands' | 'replay' | 'projections'
+type ServiceName = 'workbench' | 'store' | 'jobs' | 'workspace' | 'commands' | 'replay' | 'projections' | 'versioning' | 'upcasters'
 
 export interface FakeClient {
   client: WorkbenchClient
@@ -33,7 +33,7 @@ export function fakeClient(services: Partial<Record<ServiceName, Methods>> = {})
         return target[key] ?? (() => Promise.reject(Object.assign(new Error(`Unknown method ${name}.${key}`), { code: 'UnknownMethod' })))
       }
     })
-  const names: ServiceName[] = ['workbench', 'store', 'jobs', 'workspace', 'commands', 'replay', 'projections']
+  const names: ServiceName[] = ['workbench', 'store', 'jobs', 'workspace', 'commands', 'replay', 'projections', 'versioning', 'upcasters']
   const client = { ...Object.fromEntries(names.map((name) => [name, service(name, services[name])])), close() {} }
   return {
     client: client as unknown as WorkbenchClient,
@@ -178,6 +178,7 @@ export function projectionDescriptor(name: string, fields: Partial<ProjectionDes
       }
     },
     handles: ['OrderPlaced', 'OrderPaid'],
+    reads: ['OrderPlaced', 'OrderPaid'],
     queries: [
       {
         name: 'byStatus',
@@ -187,4 +188,51 @@ export function projectionDescriptor(name: string, fields: Partial<ProjectionDes
     ],
     ...fields
   }
+}
+
+/** What the log holds of a type at a schema version: `count` events whose data has the given fields (strings). */
+export function eventSchema(type: string, schemaVersion: number, count: number, fields: string[] = ['id'], extra: Partial<EventSchema> = {}): EventSchema {
+  return {
+    type,
+    schemaVersion,
+    count,
+    firstPosition: 1,
+    lastPosition: count,
+    firstRecordedAt: Date.UTC(2025, 0, 1),
+    lastRecordedAt: Date.UTC(2025, 1, 1),
+    shape: { count, types: { object: count }, fields: fields.map((name) => ({ name, optional: false, shape: { count, types: { string: count }, examples: ['a'] } })) },
+    examples: [],
+    ...extra
+  }
+}
+
+/** One upcaster step of `upcasters/<type>.ts`. */
+export function upcasterStep(eventType: string, fromVersion: number, toVersion: number, fields: Partial<UpcasterStep> = {}): UpcasterStep {
+  return { file: `upcasters/${eventType}.ts`, exportName: 'default', eventType, fromVersion, toVersion, toType: null, split: false, description: null, ...fields }
+}
+
+/** A job as `jobs.updated` reports it: running, with nothing done yet. */
+export function jobInfo(id: string, fields: Partial<JobInfo> = {}): JobInfo {
+  return { id, kind: 'dry-run', title: 'Dry-run', state: 'running', done: 0, total: null, message: '', startedAt: Date.UTC(2025, 0, 1), finishedAt: null, error: null, ...fields }
+}
+
+/** A clean dry-run report over `events` ItemAdded v1 events. */
+export function dryRunReport(fields: Partial<DryRunReport> = {}, events = 10): DryRunReport {
+  return {
+    events,
+    durationMs: 12,
+    problems: [],
+    counts: [{ type: 'ItemAdded', schemaVersion: 1, transformed: events, unchanged: 0, failed: 0, mismatched: 0 }],
+    failures: [],
+    samples: [],
+    mismatches: [],
+    newest: [{ type: 'ItemAdded', schemaVersion: 2 }],
+    ok: true,
+    ...fields
+  }
+}
+
+/** A verified migration into `target`. */
+export function migrationReport(target: string, fields: Partial<MigrationReport> = {}): MigrationReport {
+  return { target, eventsBefore: 100, eventsAfter: 100, streams: 10, durationMs: 500, streamMismatches: [], unstable: [], projections: [{ name: 'order_summary', equal: true, differences: [] }], verified: true, ...fields }
 }

@@ -90,3 +90,48 @@ describe("a stream's events", () => {
     expect(readStream).toHaveBeenCalledTimes(1)
   })
 })
+
+describe('a stream as read through the upcasters', () => {
+  const v1 = (version: number) => recordedEvent(100 + version, { streamId: 'cart-1', version, type: 'ItemAdded', schemaVersion: 1, data: { price: '12.50' } })
+  const asRead = (version: number, fields = {}) =>
+    recordedEvent(100 + version, { streamId: 'cart-1', version, type: 'ItemAdded', schemaVersion: 2, data: { priceCents: 1250 }, upcastedFrom: { type: 'ItemAdded', schemaVersion: 1 }, ...fields })
+  const stored = { streamId: 'cart-1', version: 3, state: 'live' as const, events: [v1(3), v1(2), v1(1)], next: null }
+
+  it('shows the stored events by default and never asks the upcasters', async () => {
+    const readAsRead = vi.fn()
+    installFakeClient(fakeClient({ store: { readStream: async () => stored }, upcasters: { readStream: readAsRead } }))
+    const events = useStreamEventsStore()
+    await events.openStream('cart-1')
+    expect(events.view).toBe('stored')
+    expect(events.events.map((e) => e.schemaVersion)).toEqual([1, 1, 1])
+    expect(readAsRead).not.toHaveBeenCalled()
+  })
+
+  it('reads the same page through the upcasters, newest first, the parts of a split in their order', async () => {
+    const readAsRead = vi.fn(async () => ({
+      streamId: 'cart-1',
+      version: 3,
+      next: null,
+      events: [asRead(1), asRead(2, { type: 'A', splitIndex: 0 }), asRead(2, { type: 'B', splitIndex: 1 }), asRead(3)]
+    }))
+    installFakeClient(fakeClient({ store: { readStream: async () => stored }, upcasters: { readStream: readAsRead } }))
+    const events = useStreamEventsStore()
+    await events.openStream('cart-1')
+    await events.setView('read')
+    expect(readAsRead).toHaveBeenCalledWith({ streamId: 'cart-1', from: 1, limit: 3 })
+    expect(events.events.map((e) => `${e.version}${e.type === 'ItemAdded' ? '' : e.type}`)).toEqual(['3', '2A', '2B', '1'])
+    expect(events.events[0].upcastedFrom).toEqual({ type: 'ItemAdded', schemaVersion: 1 })
+    await events.setView('stored')
+    expect(events.events.every((e) => e.upcastedFrom === undefined)).toBe(true)
+  })
+
+  it('says the upcasters failed, and shows no stored events in their place', async () => {
+    const readAsRead = () => Promise.reject(new Error('upcasters/item-added.ts:5: price.split is not a function'))
+    installFakeClient(fakeClient({ store: { readStream: async () => stored }, upcasters: { readStream: readAsRead } }))
+    const events = useStreamEventsStore()
+    await events.openStream('cart-1')
+    await events.setView('read')
+    expect(events.error).toBe('Could not read stream "cart-1" through the upcasters: upcasters/item-added.ts:5: price.split is not a function')
+    expect(events.events).toEqual([])
+  })
+})

@@ -9,11 +9,21 @@ export const STREAM_EVENTS_PAGE = 50
 
 export type StreamState = 'live' | 'deleted' | 'tombstoned' | 'missing'
 
+/** The events as stored, or as every reader gets them: through the upcasters. */
+export type StreamView = 'stored' | 'read'
+
+/** Events in reading order; the parts of a split stored event stay in their order. */
+export function inStreamOrder(events: RecordedEvent[], newestFirst: boolean): RecordedEvent[] {
+  const order = newestFirst ? -1 : 1
+  return [...events].sort((a, b) => order * (a.version - b.version) || (a.splitIndex ?? 0) - (b.splitIndex ?? 0))
+}
+
 /** One stream's events, a page at a time, oldest or newest first; the page reloads when the stream grows. */
 export const useStreamEventsStore = defineStore('stream-events', () => {
   const connection = useConnectionStore()
   const streamId = ref<string | null>(null)
   const newestFirst = ref(true)
+  const view = ref<StreamView>('stored')
   const events = ref<RecordedEvent[]>([])
   const version = ref(0)
   const state = ref<StreamState>('live')
@@ -33,6 +43,7 @@ export const useStreamEventsStore = defineStore('stream-events', () => {
     const mine = ++request
     loading.value = true
     error.value = null
+    let upcasting = false
     try {
       const page = await connection.rpc().store.readStream({
         streamId: id,
@@ -41,13 +52,25 @@ export const useStreamEventsStore = defineStore('stream-events', () => {
         limit: STREAM_EVENTS_PAGE
       })
       if (mine !== request) return
-      const order = newestFirst.value ? -1 : 1
-      events.value = [...page.events].sort((a, b) => order * (a.version - b.version))
+      let shown = page.events
+      if (view.value === 'read' && shown.length > 0) {
+        // The same page, read through the upcasters: from its lowest stored version to its highest.
+        const versions = shown.map((e) => e.version)
+        const low = Math.min(...versions)
+        upcasting = true
+        const asRead = await connection.rpc().upcasters.readStream({ streamId: id, from: low, limit: Math.max(...versions) - low + 1 })
+        if (mine !== request) return
+        shown = asRead.events
+      }
+      events.value = inStreamOrder(shown, newestFirst.value)
       version.value = page.version
       state.value = page.state
       next.value = page.next
     } catch (e) {
-      if (mine === request) error.value = `Could not read stream "${id}": ${describeError(e)}`
+      if (mine !== request) return
+      error.value = upcasting ? `Could not read stream "${id}" through the upcasters: ${describeError(e)}` : `Could not read stream "${id}": ${describeError(e)}`
+      // A page that cannot be read as every reader reads it is not shown as stored instead.
+      if (upcasting) events.value = []
     } finally {
       if (mine === request) loading.value = false
     }
@@ -64,6 +87,13 @@ export const useStreamEventsStore = defineStore('stream-events', () => {
     from.value = undefined
     previous.value = []
     next.value = null
+  }
+
+  /** Shows the page on screen as stored or as read, staying on it. */
+  async function setView(value: StreamView): Promise<void> {
+    if (view.value === value) return
+    view.value = value
+    await load()
   }
 
   async function setNewestFirst(value: boolean): Promise<void> {
@@ -128,5 +158,5 @@ export const useStreamEventsStore = defineStore('stream-events', () => {
     stopLive = null
   }
 
-  return { streamId, newestFirst, events, version, state, from, next, previous, loading, error, load, openStream, pageAt, setNewestFirst, nextPage, previousPage, closeStream, open, close }
+  return { streamId, newestFirst, view, events, version, state, from, next, previous, loading, error, load, openStream, pageAt, setView, setNewestFirst, nextPage, previousPage, closeStream, open, close }
 })
