@@ -2,7 +2,8 @@ import { createPinia, setActivePinia } from 'pinia'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import type { DryRunReport } from '../../../shared/contract'
 import { diffTexts, eventLink, failureSource, firstItem, reportTotals, useDryRunStore } from './dry-run'
-import { dryRunReport, fakeClient, installFakeClient, jobInfo, recordedEvent } from './fake-client'
+import { dryRunReport, fakeClient, installFakeClient, jobInfo, recordedEvent, workspaceState } from './fake-client'
+import { useWorkspaceStore } from './workspace'
 
 beforeEach(() => setActivePinia(createPinia()))
 
@@ -36,7 +37,7 @@ describe('a dry-run report', () => {
     expect(JSON.parse(sample.original)).toEqual({ type: 'ItemAdded', schemaVersion: 1, data: { sku: 'tea', price: '12.50' } })
     expect(JSON.parse(sample.modified)).toEqual({ type: 'ItemAdded', schemaVersion: 2, data: { sku: 'tea', priceCents: 1250 } })
     const failure = diffTexts(failing, { kind: 'failure', index: 0 })!
-    expect(JSON.parse(failure.modified)).toEqual({ failed: 'Boom', at: 'upcasters/item-added.ts:12:5' })
+    expect(JSON.parse(failure.modified)).toEqual({ failed: 'Boom', at: 'upcasters/item-added.ts:12:5', type: 'ItemAdded', schemaVersion: 1, data: { sku: 'tea', price: '12.50' } })
     expect(diffTexts(failing, { kind: 'mismatch', index: 3 })).toBeNull()
   })
 
@@ -136,5 +137,20 @@ describe('the dry-run store', () => {
     await dryRun.open()
     expect(dryRun.jobId).toBe('new')
     expect(dryRun.item).toEqual({ kind: 'failure', index: 0 })
+  })
+
+  it('drops the report when another workspace is opened', async () => {
+    installFakeClient(fakeClient({ jobs: { list: async () => [jobInfo('j1', { state: 'succeeded', result: failing })] } }))
+    const workspace = useWorkspaceStore()
+    workspace.accept(workspaceState({ path: '/ws/demo' }))
+    const dryRun = useDryRunStore()
+    await dryRun.open()
+    expect(dryRun.report).not.toBeNull()
+    workspace.accept(workspaceState({ path: '/ws/demo', revision: 2 }))
+    await Promise.resolve()
+    expect(dryRun.report).not.toBeNull()
+    workspace.accept(workspaceState({ path: '/ws/demo-migrated' }))
+    await vi.waitFor(() => expect(dryRun.report).toBeNull())
+    expect(dryRun.phase).toBe('none')
   })
 })

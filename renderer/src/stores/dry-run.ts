@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia'
-import { computed, ref } from 'vue'
+import { computed, ref, watch } from 'vue'
 import { dryRunReport, type DryRunFailure, type DryRunReport, type JobInfo } from '../../../shared/contract'
 import type { RecordedEvent } from '../../../shared/model/events'
 import type { Disposer } from '../../../shared/rpc/protocol'
@@ -7,6 +7,7 @@ import { prettyJson } from '../format'
 import { useConnectionStore } from './connection'
 import { describeError } from './errors'
 import { mergeJob } from './jobs'
+import { useWorkspaceStore } from './workspace'
 
 export type DryRunPhase = 'none' | 'running' | 'done' | 'failed' | 'cancelled'
 
@@ -44,7 +45,8 @@ export function diffTexts(report: DryRunReport, item: ReportItem): { original: s
   }
   const f = report.failures[item.index]
   if (!f) return null
-  return { original: prettyJson(shown(f)), modified: prettyJson({ failed: f.message, at: failureSource(f)?.label ?? null }) }
+  // No event came out: the error stands above the stored event, which the diff shows unchanged.
+  return { original: prettyJson(shown(f)), modified: prettyJson({ failed: f.message, at: failureSource(f)?.label ?? null, ...shown(f) }) }
 }
 
 /** `upcasters/item-added.ts:12:5` and a link that shows that line in the editor; null when the place is not known. */
@@ -73,6 +75,7 @@ export function firstItem(report: DryRunReport): ReportItem | null {
  */
 export const useDryRunStore = defineStore('dry-run', () => {
   const connection = useConnectionStore()
+  const workspace = useWorkspaceStore()
   /** Start a dry-run whenever an upcaster file is saved. */
   const onSave = ref(true)
   const jobs = ref<Record<string, JobInfo>>({})
@@ -185,6 +188,21 @@ export const useDryRunStore = defineStore('dry-run', () => {
     stopUpdates?.()
     stopUpdates = null
   }
+
+  // A report is about the log it read: another workspace starts without one.
+  let workspacePath = workspace.state?.path ?? null
+  watch(
+    () => workspace.state?.path ?? null,
+    (path) => {
+      if (path === null || path === workspacePath) return
+      const was = workspacePath
+      workspacePath = path
+      if (was === null) return
+      jobId.value = null
+      item.value = null
+      types.value = null
+    }
+  )
 
   return { onSave, jobs, jobId, job, phase, report, failure, totals, types, item, diff, starting, error, remember, start, cancel, saved, show, open, close }
 })
