@@ -126,12 +126,12 @@ describe('a stream as read through the upcasters', () => {
   })
 
   it('says the upcasters failed, and shows no stored events in their place', async () => {
-    const readAsRead = () => Promise.reject(new Error('upcasters/item-added.ts:5: price.split is not a function'))
+    const readAsRead = () => Promise.reject(new Error('reading cart-1 through the upcasters: price.split is not a function (upcasters/item-added.ts:5:3)'))
     installFakeClient(fakeClient({ store: { readStream: async () => stored }, upcasters: { readStream: readAsRead } }))
     const events = useStreamEventsStore()
     await events.openStream('cart-1')
     await events.setView('read')
-    expect(events.error).toBe('Could not read stream "cart-1" through the upcasters: upcasters/item-added.ts:5: price.split is not a function')
+    expect(events.error).toBe('Could not read stream "cart-1" through the upcasters: price.split is not a function (upcasters/item-added.ts:5:3)')
     expect(events.events).toEqual([])
   })
 })

@@ -68,7 +68,9 @@ export const useStreamEventsStore = defineStore('stream-events', () => {
       next.value = page.next
     } catch (e) {
       if (mine !== request) return
-      error.value = upcasting ? `Could not read stream "${id}" through the upcasters: ${describeError(e)}` : `Could not read stream "${id}": ${describeError(e)}`
+      // The engine's message may say already what was being read.
+      const message = describeError(e).replace(`reading ${id} through the upcasters: `, '')
+      error.value = upcasting ? `Could not read stream "${id}" through the upcasters: ${message}` : `Could not read stream "${id}": ${message}`
       // A page that cannot be read as every reader reads it is not shown as stored instead.
       if (upcasting) events.value = []
     } finally {
