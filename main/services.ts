@@ -10,6 +10,7 @@ import { APP_NAME, APP_VERSION } from './app-info'
 import { JobManager } from './jobs/manager'
 import { sandboxPrelude } from './sandbox/prelude'
 import type { JobTask } from './jobs/tasks'
+import { schemaInference } from './versioning/schemas'
 import { ensureDemoWorkspace } from './workspace/demo-setup'
 import { demoHistoryFiles } from './workspace/demo-template'
 import { workspaceTypings } from './workspace/event-typings'
@@ -87,7 +88,8 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
       ws.store.onAppended((notice) => events.emit('store', 'appended', notice)),
       ws.onChanged((state) => events.emit('workspace', 'changed', state)),
       ws.projections.on('status', (status) => events.emit('projections', 'status', status)),
-      ws.projections.on('progress', (progress) => events.emit('projections', 'progress', progress))
+      ws.projections.on('progress', (progress) => events.emit('projections', 'progress', progress)),
+      schemaInference(ws.store).follow((update) => events.emit('versioning', 'updated', update))
     ]
   }
 
@@ -189,7 +191,11 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
       },
       saveFile: ({ path, source }) => current.saveFile(path, source),
       deleteFile: ({ path }) => current.deleteFile(path),
-      typings: () => workspaceTypings(current.store),
+      typings: async () => {
+        const inference = schemaInference(current.store)
+        await inference.catchUp()
+        return workspaceTypings(inference.list())
+      },
       recent: () => trust.recent(),
       open: async ({ path, create }) => switchTo(await openFolder(resolve(path), create)),
       resetDemo: async () => {
@@ -293,6 +299,19 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
       check: ({ projection, check }) => current.projections.check(projection, check),
       page: (input) => current.projections.page(input),
       runQuery: (input) => current.projections.runQuery(input)
+    },
+    versioning: {
+      // Caught up before answering: the shapes include every event appended before the request.
+      schemas: async ({ type }) => {
+        const inference = schemaInference(current.store)
+        await inference.catchUp()
+        return inference.list(type)
+      },
+      drift: async ({ type, buckets }) => {
+        const inference = schemaInference(current.store)
+        await inference.catchUp()
+        return inference.drift(type, buckets)
+      }
     }
   }
 

@@ -1,6 +1,7 @@
 import { APP_NAME, APP_VERSION } from '../app-info'
 import { describeFailure, UsageError } from './output'
 import * as store from './store-commands'
+import * as versioning from './versioning-commands'
 import * as workspace from './workspace-commands'
 
 const usage = `${APP_NAME} ${APP_VERSION} — command line
@@ -38,6 +39,12 @@ Projections and queries:
   check <dir> <projection> --determinism|--idempotency
                                               exit code 0 when the check passes, the first offending event otherwise
 
+Event versioning:
+  schemas <dir> [--type T]                    the data shapes inferred per event type and schema version (JSON):
+                                              fields, types, optional fields, examples, counts
+  schemas <dir> --type T --drift [--buckets N]
+                                              the mix of T's schema versions over time, in at most N buckets of days
+
   --help, --version
 
 Errors go to stderr with exit code 1 (2 for a usage error); stdout carries only data.
@@ -58,7 +65,8 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   projections: workspace.projections,
   project: workspace.project,
   query: workspace.query,
-  check: workspace.check
+  check: workspace.check,
+  schemas: versioning.schemas
 }
 
 // The `esw` command line over the same engine the app uses.

@@ -68,6 +68,7 @@ describe('event typings from the log', () => {
     const { tmpdir } = await import('node:os')
     const { SqliteEventStore } = await import('../store/sqlite-store')
     const { eventTypings } = await import('./event-typings')
+    const { SchemaInference } = await import('../versioning/schemas')
     const dir = mkdtempSync(join(tmpdir(), 'esw-typings-'))
     const store = new SqliteEventStore(join(dir, 'events.db'))
     await store.appendToStream('cart-1', [
@@ -75,7 +76,9 @@ describe('event typings from the log', () => {
       { type: 'ItemAdded', data: { sku: 'b', quantity: 2, priceCents: 150, note: 'x' }, schemaVersion: 2 },
       { type: 'ItemAdded', data: { sku: 'c', quantity: 2, priceCents: 150 }, schemaVersion: 2 }
     ])
-    const dts = eventTypings(store)
+    const inference = new SchemaInference(store)
+    inference.catchUpSync()
+    const dts = eventTypings(inference.list())
     await store.close()
     rmSync(dir, { recursive: true, force: true })
     expect(dts).toContain('"ItemAdded": { schemaVersion: 1;')
@@ -93,5 +96,38 @@ export default defineDecider({
 `
     expect(typeCheck({ 'domain/c.ts': use('return { cents: state.cents + event.data.priceCents }') }, dts)).toEqual([])
     expect(typeCheck({ 'domain/c.ts': use('return { cents: state.cents + event.data.price }') }, dts).join('\n')).toMatch(/price/)
+  })
+
+  it('declare nested objects, arrays of objects, unions with null and map-like objects', async () => {
+    const { eventTypings } = await import('./event-typings')
+    const { emptyShape, observe, toInferredShape, MAX_FIELDS } = await import('../versioning/inferred-shape')
+    const shape = emptyShape()
+    const stock = Object.fromEntries(Array.from({ length: MAX_FIELDS + 1 }, (_, i) => [`sku ${i}`, i]))
+    observe(shape, { lines: [{ sku: 'a', qty: 1 }, { sku: 'b', qty: 2, gift: true }], address: { zip: 69001 }, note: null, stock, tags: [] })
+    observe(shape, { lines: [], address: { zip: '0150' }, note: 'ring', stock: {}, tags: [] })
+    const dts = eventTypings([{ type: 'OrderPlaced', schemaVersion: 1, count: 2, firstPosition: 1, lastPosition: 2, firstRecordedAt: 0, lastRecordedAt: 0, shape: toInferredShape(shape), examples: [] }])
+    const use = (body: string) => `import { defineDecider, z } from 'workbench'
+export default defineDecider({
+  name: 'o', streamPrefix: 'order', commands: { A: z.object({ id: z.string() }) },
+  initialState: () => ({ n: 0 }),
+  evolve: (state, event) => {
+    if (event.type === 'OrderPlaced') { ${body} }
+    return state
+  },
+  decide: () => []
+})
+`
+    const fine = [
+      'const qty: number = event.data.lines[0].qty',
+      'const gift: boolean | undefined = event.data.lines[0].gift',
+      'const zip: string | number = event.data.address.zip',
+      'const note: string | null = event.data.note',
+      "const one: unknown = event.data.stock['sku 0']",
+      'const more: unknown = event.data.stock.anything',
+      'const tags: unknown[] = event.data.tags'
+    ]
+    expect(typeCheck({ 'domain/o.ts': use(fine.join('\n')) }, dts)).toEqual([])
+    expect(typeCheck({ 'domain/o.ts': use('const zip: string = event.data.address.zip') }, dts).join('\n')).toMatch(/number.*not assignable to type 'string'/)
+    expect(typeCheck({ 'domain/o.ts': use('const gift: boolean = event.data.lines[0].gift') }, dts).join('\n')).toMatch(/undefined/)
   })
 })

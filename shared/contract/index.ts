@@ -3,6 +3,7 @@ import { jobsService } from './jobs'
 import { projectionsService } from './projections'
 import { replayService } from './replay'
 import { storeService } from './store'
+import { versioningService } from './versioning'
 import { workbenchService } from './workbench'
 import { workspaceService } from './workspace'
 
@@ -14,7 +15,8 @@ export const contract = {
   workspace: workspaceService,
   commands: commandsService,
   replay: replayService,
-  projections: projectionsService
+  projections: projectionsService,
+  versioning: versioningService
 }
 
 export type WorkbenchContract = typeof contract
@@ -25,3 +27,4 @@ export * from './workspace'
 export * from './commands'
 export * from './replay'
 export * from './projections'
+export * from './versioning'

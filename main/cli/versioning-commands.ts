@@ -1,0 +1,44 @@
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { SqliteEventStore } from '../store/sqlite-store'
+import { SchemaInference } from '../versioning/schemas'
+import { workspacePaths } from '../workspace/location'
+import { UsageError, writeOut } from './output'
+
+const usage = 'usage: esw schemas <dir> [--type T] [--drift [--buckets N]]'
+
+/**
+ * esw schemas <dir> [--type T]: the inferred data shapes per event type and schema version, as JSON, after bringing
+ * the inference up to the head of the log (progress on stderr); with --drift, the mix of versions of one type over time.
+ */
+export async function schemas(args: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { type: { type: 'string' }, drift: { type: 'boolean', default: false }, buckets: { type: 'string' } }
+  })
+  const [dir] = positionals
+  if (!dir || positionals.length > 1) throw new UsageError(usage)
+  if (values.drift && !values.type) throw new UsageError('--drift needs --type T: the event type whose versions to chart')
+  const buckets = values.buckets === undefined ? 60 : Number(values.buckets)
+  if (!Number.isInteger(buckets) || buckets < 1 || buckets > 1000) throw new UsageError(`--buckets must be a whole number from 1 to 1000, got '${values.buckets}'`)
+  const paths = workspacePaths(resolve(dir))
+  if (!existsSync(paths.database)) throw new Error(`${paths.dir} is not a workspace (no events.db); create one with \`esw init ${dir}\``)
+  const store = new SqliteEventStore(paths.database)
+  try {
+    const inference = new SchemaInference(store, { pageSize: 5000 })
+    let shown = Date.now()
+    inference.catchUpSync({
+      onProgress: (position, head) => {
+        if (Date.now() - shown < 1000) return
+        shown = Date.now()
+        process.stderr.write(`inferring schemas: position ${position} of ${head}\n`)
+      }
+    })
+    const result = values.drift ? inference.drift(values.type!, buckets) : inference.list(values.type)
+    await writeOut(JSON.stringify(result, null, 2) + '\n')
+  } finally {
+    await store.close()
+  }
+}
