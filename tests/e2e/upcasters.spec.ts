@@ -254,6 +254,55 @@ test('a stream as read marks its upcast events, and the replay timeline says wha
   expect(errors).toEqual([])
 })
 
+test('a second upcaster for the same version is refused: the type shows the problem, and so does the dry-run', async ({ page }) => {
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  const name = `item-added-again-${run}`
+  const file = `upcasters/${name}.ts`
+  await open(page, '#/upcasters?type=ItemAdded')
+  await page.getByTestId('code-new').click()
+  await page.getByTestId('code-new-name').fill(name)
+  await page.getByTestId('code-new-create').click()
+  await expect(page.getByTestId('code-path')).toHaveText(file)
+  await replaceCode(
+    page,
+    [
+      "import { defineUpcaster } from 'workbench'",
+      '',
+      'export default defineUpcaster({',
+      "  eventType: 'ItemAdded',",
+      '  fromVersion: 1,',
+      '  toVersion: 2,',
+      '  upcast: ({ price, ...rest }) => ({ ...rest, priceCents: Number(price) * 100 })',
+      '})',
+      ''
+    ].join('\n')
+  )
+  await save(page)
+  await expect(page.getByTestId('event-type-ItemAdded')).toContainText('✕')
+  const problem = page.getByTestId('type-problem')
+  await expect(problem).toContainText('Two upcasters for ItemAdded v1')
+  await expect(problem).toContainText(file)
+  await expect(page.getByTestId('dry-run')).toHaveAttribute('data-phase', 'done', { timeout: 30_000 })
+  await expect(page.getByTestId('dry-run')).toHaveAttribute('data-ok', 'false')
+  await expect(page.getByTestId('dry-run-problems')).toContainText('Two upcasters for ItemAdded v1')
+  await page.getByTestId('panel-upcasters').evaluate((el) => el.parentElement?.scrollTo({ top: 0 }))
+  await screenshot(page, 'upcasters-refused-chain')
+  await scrollTo(page, 'dry-run')
+  await screenshot(page, 'upcasters-refused-chain-dry-run')
+
+  await page.getByTestId('code-delete').click()
+  await page.getByTestId('code-delete-confirm').click()
+  await expect(page.getByTestId(`code-file-${file}`)).toHaveCount(0)
+  await expect(page.getByTestId('type-problem')).toHaveCount(0)
+  await expect(page.getByTestId('event-type-ItemAdded')).not.toContainText('✕')
+  expect(existsSync(workspaceFile(file))).toBe(false)
+  // Deleting is no save: the dry-run is run by hand, and is clean again.
+  await page.getByTestId('dry-run-start').click()
+  await expect(page.getByTestId('dry-run')).toHaveAttribute('data-ok', 'true', { timeout: 30_000 })
+  expect(errors).toEqual([])
+})
+
 test('the migration wizard plans, runs with progress, verifies, and switches to the migrated workspace', async ({ page }) => {
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(e.message))
