@@ -343,7 +343,9 @@ test('the migration wizard plans, runs with progress, verifies, and switches to 
 
   await page.getByTestId('migration-switch').click()
   await expect(page.getByTestId('migration-switched')).toContainText(migrated)
+  await expect(page.getByTestId('migration-switch')).toHaveText('Switched')
   await expect(page.getByTestId('migration-switch')).toBeDisabled()
+  await expect(page.getByTestId('migration-again')).toBeEnabled()
   await screenshot(page, 'upcasters-migration-switched')
   await page.getByTestId('migration-close').click()
 
