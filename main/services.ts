@@ -11,6 +11,10 @@ import { JobManager } from './jobs/manager'
 import { sandboxPrelude } from './sandbox/prelude'
 import type { JobTask } from './jobs/tasks'
 import { schemaInference } from './versioning/schemas'
+import { readMigration } from './versioning/migrate'
+import { causationGraph } from './sagas/choreography'
+import type { UpcasterRegistry } from '../shared/contract/upcasting'
+import type { RecordedEvent } from '../shared/model/events'
 import { ensureDemoWorkspace } from './workspace/demo-setup'
 import { demoHistoryFiles } from './workspace/demo-template'
 import { workspaceTypings } from './workspace/event-typings'
@@ -64,7 +68,8 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
     },
     cleanup: (task) => {
       if (task.kind === 'import' && task.inFile.startsWith(current.paths.uploads)) rmSync(task.inFile, { force: true })
-      if (task.kind === 'seed') void current.reload(true)
+      // The generated log is in: load it, and let the sagas follow what comes after it.
+      if (task.kind === 'seed') void current.reload(true).then(() => current.sagas.resume())
     }
   })
 
@@ -74,6 +79,8 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
       const seed = ensureDemoWorkspace(demoDir, trust)
       const ws = await Workspace.open(demoDir, { trust, busyTimeoutMs })
       if (seed && options.seedDemo !== false) {
+        // The generator writes the history: the sagas must not act on it.
+        ws.sagas.pause()
         jobs.start({ kind: 'seed', dbFile: ws.paths.database, dir: demoDir, prelude: sandboxPrelude(), historyFiles: demoHistoryFiles, targetEvents: options.demoEvents }, 'Generating the demo shop log')
       }
       return ws
@@ -89,6 +96,7 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
       ws.onChanged((state) => events.emit('workspace', 'changed', state)),
       ws.projections.on('status', (status) => events.emit('projections', 'status', status)),
       ws.projections.on('progress', (progress) => events.emit('projections', 'progress', progress)),
+      ws.sagas.on('instance', (instance) => events.emit('sagas', 'instance', instance)),
       schemaInference(ws.store).follow((update) => events.emit('versioning', 'updated', update))
     ]
   }
@@ -123,7 +131,7 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
         workspaceName: current.config.name,
         trusted: current.trusted,
         host: options.host,
-        capabilities: ['store', 'workspaces', 'commands', 'replay', 'projections']
+        capabilities: ['store', 'workspaces', 'commands', 'replay', 'projections', 'upcasters', 'sagas']
       }),
       ping: () => ({ pong: true as const, serverTime: Date.now() }),
       echo: ({ text, repeat }) => {
@@ -152,10 +160,11 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
       stats: () => current.store.stats()
     },
     jobs: {
-      startExport: ({ filter }) => {
+      startExport: ({ filter, upcast }) => {
         const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-        const outFile = join(current.paths.exports, `events-${stamp}.ndjson`)
-        const task: JobTask = { kind: 'export', dbFile: current.paths.database, outFile, filter }
+        const outFile = join(current.paths.exports, `events-${stamp}${upcast ? '-as-read' : ''}.ndjson`)
+        if (upcast) current.assertTrusted('Exporting events as read')
+        const task: JobTask = { kind: 'export', dbFile: current.paths.database, outFile, filter, ...(upcast ? { upcast: { prelude: sandboxPrelude(), files: current.definitionSources() } } : {}) }
         return jobs.start(task, `Export to ${basename(outFile)}`)
       },
       beginUpload: () => {
@@ -299,6 +308,59 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
       check: ({ projection, check }) => current.projections.check(projection, check),
       page: (input) => current.projections.page(input),
       runQuery: (input) => current.projections.runQuery(input)
+    },
+    sagas: {
+      list: () => ({ sagas: current.sagas.list(), problems: current.sagas.problems() }),
+      instances: (input) => current.sagas.instancesList(input),
+      instance: ({ streamId }) => current.sagas.instance(streamId),
+      injectFault: (fault) => {
+        current.assertTrusted('Injecting a fault')
+        return { armed: current.sagas.injectFault(fault) }
+      },
+      advanceClock: ({ ms }) => {
+        const now = current.sagas.clock.advance(ms)
+        return { now, offsetMs: current.sagas.clock.offsetMs() }
+      },
+      choreography: ({ correlationId, limit }) => causationGraph(current.store, correlationId, limit),
+      startBranch: ({ position, inject }) => {
+        current.assertTrusted('A branch')
+        if (position > current.store.head()) throw new RpcError('InvalidInput', `Position ${position} is past the head of the log (${current.store.head()})`, { field: 'position' })
+        return jobs.start(
+          { kind: 'branch', dbFile: current.paths.database, prelude: sandboxPrelude(), files: current.definitionSources(), position, inject, clockOffsetMs: current.sagas.clock.offsetMs() },
+          `Branch at position ${position}: ${inject.kind === 'event' ? `${inject.type} in ${inject.streamId}` : `clock +${Math.round(inject.ms / 1000)} s`}`
+        )
+      }
+    },
+    upcasters: {
+      registry: async () => {
+        if (!current.trusted) return { steps: [], problems: [] }
+        return (await current.sandbox.call<UpcasterRegistry>({ op: 'upcast.registry' }, 'the upcasters')).result
+      },
+      readStream: async ({ streamId, from, limit }) => {
+        current.assertTrusted('Reading events as read')
+        const page = current.store.readStreamSync(streamId, { from, limit })
+        const { result } = await current.sandbox.call<RecordedEvent[]>({ op: 'upcast.apply', events: page.events }, `reading ${streamId} through the upcasters`)
+        return { streamId, events: result, version: page.version, next: page.next }
+      },
+      startDryRun: ({ types }) => {
+        current.assertTrusted('A dry-run')
+        return jobs.start({ kind: 'dry-run', dbFile: current.paths.database, prelude: sandboxPrelude(), files: current.definitionSources(), types }, types?.length ? `Dry-run of the upcasters of ${types.join(', ')}` : 'Dry-run of the upcasters')
+      },
+      startMigration: ({ target }) => {
+        current.assertTrusted('A migration')
+        const dir = resolve(target)
+        return jobs.start({ kind: 'migrate', dbFile: current.paths.database, dir: current.dir, target: dir, prelude: sandboxPrelude(), files: current.definitionSources() }, `Migration to ${basename(dir)}`)
+      },
+      switchTo: async ({ target }) => {
+        const dir = resolve(target)
+        const migration = readMigration(dir)
+        if (!migration) throw new RpcError('NotFound', `${dir} holds no migration`, { field: 'target' })
+        if (!migration.verified) throw new RpcError('Conflict', `The migration into ${dir} did not pass verification; the workspace stays on its old store`, { field: 'target' })
+        // Made by this workbench from a trusted workspace: trusted too.
+        if (current.trusted) trust.trust(dir)
+        await switchTo(await openFolder(dir, false))
+        return { dir }
+      }
     },
     versioning: {
       // Caught up before answering: the shapes include every event appended before the request.

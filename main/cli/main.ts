@@ -1,6 +1,7 @@
 import { APP_NAME, APP_VERSION } from '../app-info'
 import { describeFailure, UsageError } from './output'
 import * as store from './store-commands'
+import * as upcasting from './upcasting-commands'
 import * as versioning from './versioning-commands'
 import * as workspace from './workspace-commands'
 
@@ -14,8 +15,9 @@ Workspaces and the event store:
                                               append events given as NDJSON on stdin ({"type","data","metadata"?,"id"?})
   read <dir> <stream> [--from N] [--backwards] [--limit N]
                                               print a stream's events as NDJSON
-  export <dir> [--stream S] [--category C] [--type T]... [--from-position P] [--to-position P] [--out FILE]
-                                              export events as NDJSON (stdout unless --out)
+  export <dir> [--stream S] [--category C] [--type T]... [--from-position P] [--to-position P] [--out FILE] [--upcast]
+                                              export events as NDJSON (stdout unless --out); --upcast: as read
+                                              through the workspace's upcasters
   import <dir> [FILE]                         import NDJSON (stdin unless FILE); all or nothing
   streams <dir> [--category C] [--contains TEXT] [--type T] [--include-deleted]
                                               list streams as NDJSON
@@ -44,6 +46,11 @@ Event versioning:
                                               fields, types, optional fields, examples, counts
   schemas <dir> --type T --drift [--buckets N]
                                               the mix of T's schema versions over time, in at most N buckets of days
+  dry-run <dir> [--type T]...                 run the upcasters over every stored event of their types: counts,
+                                              failures, samples (JSON); exit code 1 when any event fails
+  migrate <dir> <new-dir>                     copy-and-transform into a new workspace with every event upcast,
+                                              verified (counts per stream, projections rebuilt on both); exit code
+                                              1 when verification fails
 
   --help, --version
 
@@ -66,7 +73,9 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   project: workspace.project,
   query: workspace.query,
   check: workspace.check,
-  schemas: versioning.schemas
+  schemas: versioning.schemas,
+  'dry-run': upcasting.dryRun,
+  migrate: upcasting.migrate
 }
 
 // The `esw` command line over the same engine the app uses.

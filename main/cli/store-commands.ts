@@ -1,6 +1,9 @@
 import { createReadStream, createWriteStream, existsSync, writeFileSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { sandboxPrelude } from '../sandbox/prelude'
+import { AsReadLog, upcasterContext } from '../versioning/as-read'
+import { trustedWorkspace } from './upcasting-commands'
 import { expectedVersion as expectedVersionSchema, type NewEvent } from '../../shared/model/events'
 import { RpcError } from '../../shared/rpc/errors'
 import { exportEvents, importEvents } from '../store/ndjson'
@@ -109,7 +112,8 @@ export async function exportCommand(args: Args): Promise<void> {
       type: { type: 'string', multiple: true },
       'from-position': { type: 'string' },
       'to-position': { type: 'string' },
-      out: { type: 'string' }
+      out: { type: 'string' },
+      upcast: { type: 'boolean', default: false }
     }
   })
   const filter = {
@@ -119,6 +123,8 @@ export async function exportCommand(args: Args): Promise<void> {
     fromPosition: integer('from-position', values['from-position']),
     toPosition: integer('to-position', values['to-position'])
   }
+  // As read: through the workspace's upcasters (its code runs, so it must be trusted).
+  const asRead = values.upcast ? new AsReadLog(upcasterContext(sandboxPrelude(), trustedWorkspace(positionals[0], 'Exporting events as read').files)) : null
   await withStore(positionals[0], async (store) => {
     const file = values.out ? createWriteStream(values.out) : null
     const sink = file
@@ -131,7 +137,7 @@ export async function exportCommand(args: Args): Promise<void> {
         lastShown = Date.now()
         process.stderr.write(`exported up to ${done} of ${total} positions\n`)
       }
-    })
+    }, asRead ? (rows) => asRead.read(rows) : undefined)
     if (file) await new Promise<void>((r, j) => file.end((e?: Error | null) => (e ? j(e) : r())))
     if (file) process.stderr.write(`exported ${result.events} events (${result.bytes} bytes) to ${values.out}\n`)
   })

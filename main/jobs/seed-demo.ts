@@ -5,6 +5,7 @@ import { inThreadRunner } from '../cqrs/runner'
 import { SandboxContext } from '../sandbox/context'
 import type { WorkProgress } from '../store/ndjson'
 import { SqliteEventStore } from '../store/sqlite-store'
+import { runDemoSagas } from '../sagas/demo-runs'
 import { generateDemoLog, type DemoClock, type SendCommand } from '../workspace/demo/generator'
 import { listDefinitionFiles } from '../workspace/definition-files'
 
@@ -33,13 +34,23 @@ export async function seedDemo(task: { dbFile: string; dir: string; prelude: str
       const outcome = await bus.send({ decider, command, data, commandId: metadata.commandId, correlationId: metadata.correlationId, causationId: metadata.causationId, now })
       return outcome.outcome === 'accepted' ? { ok: true, events: outcome.events.length } : { ok: false, rejected: { rule: outcome.rule, message: outcome.message } }
     }
-    return await generateDemoLog({
+    const generated = await generateDemoLog({
       send,
       clock,
       targetEvents: task.targetEvents,
       onProgress: (done, total) => progress.onProgress?.(done, total),
       isCancelled: progress.isCancelled
     })
+    // The latest orders are fulfilled by the order_fulfilment saga, with a few faults injected.
+    const sagas = await runDemoSagas({
+      store,
+      runner,
+      send: (c) => buses.get('current')!.send(c),
+      now: () => now,
+      setNow: (ms) => void (now = ms),
+      files: files.map(([f]) => f).filter((f) => f.startsWith('sagas/'))
+    })
+    return { ...generated, sagas }
   } finally {
     await store.close()
   }

@@ -6,27 +6,38 @@ import { SqliteEventStore } from '../store/sqlite-store'
 import { projectionJob, type ProjectionTask } from './projection-job'
 import { replayJob } from './replay-job'
 import { seedDemo } from './seed-demo'
+import { AsReadLog, upcasterContext } from '../versioning/as-read'
+import { dryRunJob, type DryRunTask } from '../versioning/dry-run'
+import { migrateJob, type MigrationTask } from '../versioning/migrate'
+import { branchJob, type BranchTask } from '../sagas/branch'
 
 /** What a job worker can be asked to do; everything it needs travels as plain data. */
 export type JobTask =
-  | { kind: 'export'; dbFile: string; outFile: string; filter: EventFilter }
+  | { kind: 'export'; dbFile: string; outFile: string; filter: EventFilter; upcast?: { prelude: string; files: Array<[string, string]> } }
   | { kind: 'import'; dbFile: string; inFile: string }
   | { kind: 'scavenge'; dbFile: string }
   | { kind: 'seed'; dbFile: string; dir: string; prelude?: string; historyFiles?: Record<string, string>; targetEvents?: number }
   | { kind: 'replay'; dbFile: string; dir: string; prelude: string; category?: string; decider?: string }
   | ({ kind: 'projection' } & ProjectionTask)
+  | ({ kind: 'dry-run' } & DryRunTask)
+  | ({ kind: 'migrate' } & MigrationTask)
+  | ({ kind: 'branch' } & BranchTask)
 
 /** Runs one task on its own connection to the workspace database. */
 export async function runTask(task: JobTask, progress: WorkProgress): Promise<unknown> {
   if (task.kind === 'replay') return replayJob(task, progress)
   if (task.kind === 'projection') return projectionJob(task, progress)
+  if (task.kind === 'dry-run') return dryRunJob(task, progress)
+  if (task.kind === 'migrate') return migrateJob(task, progress)
+  if (task.kind === 'branch') return branchJob(task, progress)
   if (task.kind === 'seed') return seedDemo({ ...task, prelude: task.prelude ?? '', historyFiles: task.historyFiles ?? {} }, progress)
   const store = new SqliteEventStore(task.dbFile)
   try {
     if (task.kind === 'export') {
       const fd = openSync(task.outFile, 'w')
       try {
-        return await exportEvents(store, task.filter, (chunk) => void writeSync(fd, chunk), progress)
+        const asRead = task.upcast ? new AsReadLog(upcasterContext(task.upcast.prelude, task.upcast.files, progress.watch)) : undefined
+        return await exportEvents(store, task.filter, (chunk) => void writeSync(fd, chunk), progress, asRead && ((rows) => asRead.read(rows)))
       } finally {
         closeSync(fd)
       }

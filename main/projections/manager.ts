@@ -166,10 +166,20 @@ export class ProjectionManager {
       shadow: shadow ? { position: shadow.position, ready: e.job?.kind !== 'shadow', fault: shadowFault } : null,
       tables: Object.keys(e.descriptor.tables).map((t) => {
         const sqlName = sqlTableName(name, t)
-        const n = db.prepare(`SELECT count(*) AS n FROM ${quote(sqlName)}`).get() as { n: number } | undefined
-        return { name: t, sqlName, rows: n?.n ?? 0 }
+        return { name: t, sqlName, rows: this.rowCount(sqlName) }
       })
     }
+  }
+
+  private readonly rowCounts = new Map<string, { rows: number; at: number }>()
+
+  /** A table's row count; counting a large table is a full scan, so a count is reused for a second. */
+  private rowCount(sqlName: string): number {
+    const known = this.rowCounts.get(sqlName)
+    if (known && Date.now() - known.at < 1000) return known.rows
+    const n = this.options.store.db.prepare(`SELECT count(*) AS n FROM ${quote(sqlName)}`).get() as { n: number } | undefined
+    this.rowCounts.set(sqlName, { rows: n?.n ?? 0, at: Date.now() })
+    return n?.n ?? 0
   }
 
   private emitStatus(name: string) {

@@ -114,14 +114,15 @@ export class Replayer {
     const limit = options.limit ?? 200
     const before = await this.stateAt(streamId, { decider: decider.name, at: { version: from - 1 } })
     const events = readStreamEvents(this.source.store, streamId, from, from + limit - 1)
-    const { result } = await this.source.runner.call<{ state: unknown; states: unknown[] }>(
+    const { result } = await this.source.runner.call<{ state: unknown; states: unknown[]; read?: Record<number, RecordedEvent[]> }>(
       { op: 'decider.fold', file: decider.file, exportName: decider.exportName, state: before.state ?? null, events, steps: true },
       `${decider.name}.evolve`
     )
     let previous = before.state
     const steps = events.map((event, i) => {
       const after = result.states[i]
-      const step = { event, before: previous, after, changes: changesBetween(previous, after) }
+      const read = result.read?.[i]
+      const step: ReplayStep = { event, ...(read ? { read } : {}), before: previous, after, changes: changesBetween(previous, after) }
       previous = after
       return step
     })

@@ -31,7 +31,9 @@ export async function exportEvents(
   store: SqliteEventStore,
   filter: EventFilter,
   sink: (chunk: string) => void | Promise<void>,
-  progress: WorkProgress = {}
+  progress: WorkProgress = {},
+  /** Rewrites each page before it is written (the log as read through the upcasters). */
+  transform?: (rows: EventRow[]) => EventRow[]
 ): Promise<{ events: number; bytes: number }> {
   const head = store.head()
   const lower = Math.max(filter.fromPosition ?? 1, 1)
@@ -43,10 +45,11 @@ export async function exportEvents(
   while (from !== null && from <= upper) {
     if (progress.isCancelled?.()) throw new RpcError('Cancelled', 'Export cancelled')
     const page = store.readAllRawSync({ filter: { ...filter, toPosition: upper }, from, limit: 2000 })
+    const rows = transform ? transform(page.rows) : page.rows
     let chunk = ''
-    for (const row of page.rows) chunk += rowToLine(row)
+    for (const row of rows) chunk += rowToLine(row)
     if (chunk) {
-      events += page.rows.length
+      events += rows.length
       bytes += Buffer.byteLength(chunk)
       await sink(chunk)
     }

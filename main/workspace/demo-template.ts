@@ -8,6 +8,8 @@ import customerHistory from './demo/template/projections/customer-history.ts?raw
 import inventoryLevels from './demo/template/projections/inventory-levels.ts?raw'
 import orderSummary from './demo/template/projections/order-summary.ts?raw'
 import revenuePerDay from './demo/template/projections/revenue-per-day.ts?raw'
+import itemAdded from './demo/template/upcasters/item-added.ts?raw'
+import orderFulfilment from './demo/template/sagas/order-fulfilment.ts?raw'
 
 /** The demo shop's definition files, shipped inside the app as text and copied into a new demo workspace. */
 export const demoTemplateFiles: Record<string, string> = {
@@ -19,7 +21,9 @@ export const demoTemplateFiles: Record<string, string> = {
   'projections/order-summary.ts': orderSummary,
   'projections/inventory-levels.ts': inventoryLevels,
   'projections/revenue-per-day.ts': revenuePerDay,
-  'projections/customer-history.ts': customerHistory
+  'projections/customer-history.ts': customerHistory,
+  'upcasters/item-added.ts': itemAdded,
+  'sagas/order-fulfilment.ts': orderFulfilment
 }
 
 /** Code the shop ran earlier in its life; the generator uses it for the older part of the log. */

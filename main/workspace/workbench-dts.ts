@@ -186,8 +186,77 @@ declare module 'workbench' {
     queries?: { [K in keyof Q]: { input: Q[K]; description?: string; run: (input: z.infer<Q[K]>, q: QueryPlanner<T>) => unknown } }
   }
   export function defineProjection<const T extends Record<string, TableConfig<any>>, Q extends Record<string, z.ZodType<any, any>> = {}>(config: ProjectionConfig<T, Q>): ProjectionConfig<T, Q> & { readonly kind: 'projection' }
-  export function defineUpcaster<T extends object>(config: T): T & { readonly kind: 'upcaster' }
-  export function defineSaga<T extends object>(config: T): T & { readonly kind: 'saga' }
+  type VersionsOf<T> = T extends keyof EventCatalog ? EventCatalog[T] : never
+  /** The data of a stored event type at one schema version, as found in the log (any shape when the log has none). */
+  export type EventData<T extends string, V extends number> = [Extract<VersionsOf<T>, { schemaVersion: V }>] extends [never]
+    ? Record<string, any>
+    : Extract<VersionsOf<T>, { schemaVersion: V }> extends { data: infer D } ? D : never
+  /** One step of an event type's evolution: reads the stored data of fromVersion and returns the data of toVersion. */
+  export interface UpcasterConfig<T extends string, F extends number, V extends number, R extends string> {
+    /** The stored event type this step reads. */
+    eventType: T
+    fromVersion: F
+    toVersion: V
+    /** Renames the event: the new type name (the chain goes on with that type's steps). */
+    toType?: R
+    description?: string
+    split?: false
+    upcast(data: EventData<T, F>, metadata: Record<string, unknown>): EventData<R, V>
+  }
+  /** A step that turns one stored event into several. */
+  export interface SplitUpcasterConfig<T extends string, F extends number> {
+    eventType: T
+    fromVersion: F
+    /** The schema version of the parts that do not say their own. */
+    toVersion: number
+    split: true
+    description?: string
+    upcast(data: EventData<T, F>, metadata: Record<string, unknown>): Array<{ type: string; data: Record<string, unknown>; schemaVersion?: number }>
+  }
+  export function defineUpcaster<const T extends string, const F extends number, const V extends number, const R extends string = T>(
+    config: UpcasterConfig<T, F, V, R>
+  ): UpcasterConfig<T, F, V, R> & { readonly kind: 'upcaster' }
+  export function defineUpcaster<const T extends string, const F extends number>(config: SplitUpcasterConfig<T, F>): SplitUpcasterConfig<T, F> & { readonly kind: 'upcaster' }
+  /** A command a saga sends through the command bus. */
+  export interface SagaCommand {
+    decider: string
+    command: string
+    data: Record<string, unknown>
+  }
+  /** What a step's action and compensation get: the instance id, the event that started it, completed steps' events. */
+  export interface SagaContext {
+    id: string
+    start: WorkbenchEvent
+    results: Record<string, WorkbenchEvent | null>
+  }
+  export interface SagaStepConfig {
+    name: string
+    description?: string
+    /** The command(s) the step sends. */
+    action: (ctx: SagaContext) => SagaCommand | SagaCommand[]
+    /** Event type(s) that complete the step (when absent, the accepted command completes it). */
+    onSuccess?: string | string[]
+    /** Event type(s) that fail it; a rejected command and the deadline fail it too. */
+    onFailure?: string | string[]
+    /** Undoes the step when a later one fails. */
+    compensate?: (ctx: SagaContext) => SagaCommand | SagaCommand[]
+    /** Milliseconds, or '30s', '5m', '2h', '1d' (default 5 minutes), on the engine's clock. */
+    timeout?: number | string
+    /** Tries again after a failure, waiting backoff, then twice as long, and so on. */
+    retries?: { max: number; backoff?: number | string }
+    /** The step cannot be undone: a failure after it parks the instance instead of compensating what came before. */
+    pointOfNoReturn?: boolean
+  }
+  export interface SagaConfig {
+    name: string
+    description?: string
+    /** Event type(s) that start an instance. */
+    startedBy: string | string[]
+    /** The instance an event belongs to (default: its correlation id). */
+    correlate?: (event: WorkbenchEvent) => string | number | undefined | null
+    steps: SagaStepConfig[]
+  }
+  export function defineSaga<T extends SagaConfig>(config: T): T & { readonly kind: 'saga' }
 
   /** Refuses a command because a business rule says no: \\\`reject('NoNegativeStock', 'Only 2 left of sku-1')\\\`. */
   export function reject(rule: string, message: string): never

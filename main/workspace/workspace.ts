@@ -4,6 +4,7 @@ import type { CodeProblem, WorkspaceState } from '../../shared/contract/workspac
 import { RpcError } from '../../shared/rpc/errors'
 import { CommandBus, type DeciderHandle } from '../cqrs/command-bus'
 import { ProjectionManager } from '../projections/manager'
+import { SagaCoordinator } from '../sagas/coordinator'
 import { Replayer } from '../replay/replayer'
 import { sandboxPrelude } from '../sandbox/prelude'
 import { Sandbox, userCodeError } from '../sandbox/sandbox'
@@ -35,6 +36,7 @@ export class Workspace {
   readonly commands: CommandBus
   readonly replayer: Replayer
   readonly projections: ProjectionManager
+  readonly sagas: SagaCoordinator
   readonly paths: ReturnType<typeof ensureWorkspaceDir>
   config: WorkspaceConfig
   private files: DefinitionFile[] = []
@@ -55,6 +57,7 @@ export class Workspace {
     this.projections = new ProjectionManager({ store: this.store, runner: this.sandbox, prelude: sandboxPrelude, source: (file) => this.sourceOf(file) })
     // Commands store their events through the inline projections.
     this.commands = new CommandBus(this.store, this.sandbox, [], (streamId, events, options) => this.projections.append(streamId, events, options))
+    this.sagas = new SagaCoordinator({ store: this.store, runner: this.sandbox, send: (command) => this.commands.send(command) })
     this.replayer = new Replayer({ store: this.store, runner: this.sandbox, deciders: () => this.commands.list(), source: (file) => this.sourceOf(file) })
   }
 
@@ -130,6 +133,11 @@ export class Workspace {
     return this.state()
   }
 
+  /** The definition files as [path, source] (for jobs that load the code in their own context). */
+  definitionSources(): Array<[string, string]> {
+    return this.files.map((f) => [f.path, f.source])
+  }
+
   /** Deciders of the loaded code (none while untrusted). */
   deciders(): DeciderHandle[] {
     return this.commands.list()
@@ -175,6 +183,15 @@ export class Workspace {
           problems.push({ file: report.file, line: details?.line ?? null, column: details?.column ?? null, message: (error as Error).message, severity: 'error' })
         }
       }
+      // The upcaster chains as a whole: gaps and two steps for one version are refused, on the file that adds them.
+      if (definitions.some((d) => d.kind === 'upcaster')) {
+        try {
+          const { result } = await this.sandbox.call<{ problems: Array<{ file: string; message: string }> }>({ op: 'upcast.registry' }, 'checking the upcasters')
+          for (const p of result.problems) problems.push({ file: p.file, line: null, column: null, message: p.message, severity: 'error' })
+        } catch (error) {
+          problems.push({ file: '', line: null, column: null, message: `The upcasters could not be checked: ${(error as Error).message}`, severity: 'error' })
+        }
+      }
       const seen = new Map<string, string>()
       for (const d of definitions) {
         const key = `${d.kind}:${d.name}`
@@ -204,6 +221,15 @@ export class Workspace {
     } catch (error) {
       problems.push({ file: '', line: null, column: null, message: `Projections could not be read: ${(error as Error).message}`, severity: 'error' })
     }
+    // Sagas follow the log with the code just loaded (none while untrusted).
+    try {
+      const sagaFiles = [...new Set(definitions.filter((d) => d.kind === 'saga').map((d) => d.file!))]
+      await this.sagas.setSagas(this.trusted ? await this.sagas.describeFiles(sagaFiles) : [])
+      for (const p of this.sagas.problems()) problems.push({ file: p.file, line: null, column: null, message: p.message, severity: 'warning' })
+    } catch (error) {
+      const details = (error as RpcError).details as { file?: string; line?: number; column?: number } | undefined
+      problems.push({ file: details?.file ?? '', line: details?.line ?? null, column: details?.column ?? null, message: `Sagas could not be read: ${(error as Error).message}`, severity: 'error' })
+    }
     this.revision++
     this.emitter.emit('changed', this.state())
   }
@@ -211,6 +237,7 @@ export class Workspace {
   async close(): Promise<void> {
     this.stopWatching?.()
     await this.loading
+    await this.sagas.close()
     await this.projections.close()
     await this.sandbox.close()
     await this.store.close()

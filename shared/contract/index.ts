@@ -2,7 +2,9 @@ import { commandsService } from './commands'
 import { jobsService } from './jobs'
 import { projectionsService } from './projections'
 import { replayService } from './replay'
+import { sagasService } from './sagas'
 import { storeService } from './store'
+import { upcastersService } from './upcasting'
 import { versioningService } from './versioning'
 import { workbenchService } from './workbench'
 import { workspaceService } from './workspace'
@@ -16,7 +18,9 @@ export const contract = {
   commands: commandsService,
   replay: replayService,
   projections: projectionsService,
-  versioning: versioningService
+  versioning: versioningService,
+  upcasters: upcastersService,
+  sagas: sagasService
 }
 
 export type WorkbenchContract = typeof contract
@@ -28,3 +32,5 @@ export * from './commands'
 export * from './replay'
 export * from './projections'
 export * from './versioning'
+export * from './upcasting'
+export * from './sagas'

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { defineService, event, method } from '../rpc/contract'
 import { eventFilter } from '../model/events'
 
-export const jobKind = z.enum(['export', 'import', 'scavenge', 'seed', 'replay', 'projection'])
+export const jobKind = z.enum(['export', 'import', 'scavenge', 'seed', 'replay', 'projection', 'dry-run', 'migrate', 'branch'])
 export const jobState = z.enum(['running', 'succeeded', 'failed', 'cancelled'])
 
 export const jobInfo = z.object({
@@ -28,7 +28,15 @@ export const scavengeResult = z.object({ removedEvents: z.number().int(), remove
 export const jobsService = defineService({
   methods: {
     /** Exports events as NDJSON to a file in the workspace's exports folder. */
-    startExport: method('Starts an NDJSON export job', z.object({ filter: eventFilter.default({}) }), jobInfo),
+    startExport: method(
+      'Starts an NDJSON export job',
+      z.object({
+        filter: eventFilter.default({}),
+        /** Write the events as read through the upcasters (versions move up after a split; positions renumbered). */
+        upcast: z.boolean().default(false)
+      }),
+      jobInfo
+    ),
     /** Opens an upload for an import; send the file in chunks with uploadChunk. */
     beginUpload: method('Opens an upload for an NDJSON import', z.object({ fileName: z.string().max(255), bytes: z.number().int().min(0) }), z.object({ uploadId: z.string() })),
     /** Adds one chunk (at most 4 MiB of text) to an upload. */

@@ -30,6 +30,8 @@ export const projectionDescriptor = z.object({
   tables: z.record(z.string(), tableDef),
   /** Event types that have a handler. */
   handles: z.array(z.string()),
+  /** The stored event types the projection selects: those it handles and those upcasters turn into them. */
+  reads: z.array(z.string()).default([]),
   queries: z.array(z.object({ name: z.string(), description: z.string().nullable(), schema: z.unknown() }))
 })
 export type ProjectionDescriptor = z.infer<typeof projectionDescriptor>

@@ -40,6 +40,8 @@ export const stateAtResult = z.object({
 
 export const replayStep = z.object({
   event: recordedEvent,
+  /** The events evolve saw for this stored one, when upcasters changed it (one, or several for a split). */
+  read: z.array(recordedEvent).optional(),
   before: z.unknown(),
   after: z.unknown(),
   changes: z.array(fieldChange)

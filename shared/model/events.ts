@@ -47,7 +47,11 @@ export const recordedEvent = z.object({
   data: jsonObject,
   metadata: jsonObject.nullable(),
   /** UTC, milliseconds since the epoch. */
-  recordedAt: z.number().int()
+  recordedAt: z.number().int(),
+  /** On an event as read: the stored type and schema version the upcasters started from. */
+  upcastedFrom: z.object({ type: z.string(), schemaVersion: z.number().int() }).optional(),
+  /** On an event as read: its place among the events one stored event was split into. */
+  splitIndex: z.number().int().optional()
 })
 export type RecordedEvent = z.infer<typeof recordedEvent>
 

@@ -49,6 +49,20 @@ describe('the demo workspace', () => {
       const sent = await client.commands.send({ decider: 'inventory', command: 'ReceiveStock', data: { sku: 'beans-kenya-250g', quantity: 7, purchaseOrder: 'po-test' } })
       expect(sent.outcome).toBe('accepted')
       expect(await level()).toMatchObject({ received: Number(before?.received ?? 0) + 7 })
+      // The latest orders went through the order_fulfilment saga: completed, compensated and parked instances.
+      // (The workspace loads the generated log just after the job: the instances come with it.)
+      await expect.poll(async () => (await client.sagas.instances({ saga: 'order_fulfilment' })).total, { timeout: 20_000 }).toBeGreaterThan(0)
+      const sagas = await client.sagas.instances({ saga: 'order_fulfilment' })
+      expect(sagas.counts).toMatchObject({ completed: expect.any(Number), compensated: expect.any(Number), parked: expect.any(Number) })
+      expect(sagas.counts.completed).toBeGreaterThan(5)
+      expect(sagas.counts.compensated).toBeGreaterThan(2)
+      expect(sagas.counts.parked).toBeGreaterThan(0)
+      expect(sagas.counts.running ?? 0).toBe(0)
+      const parked = sagas.instances.find((i) => i.status === 'parked')!
+      expect(parked.reason).toContain('compensation of charge-payment')
+      // The history was not fulfilled again by the live sagas.
+      const started = await client.store.readAll({ filter: { types: ['SagaStarted'] }, limit: 1000 })
+      expect(started.events.length).toBe(sagas.total)
       const typings = await client.workspace.typings()
       expect(typings.files[1].content).toContain('"ItemAdded"')
       client.close()

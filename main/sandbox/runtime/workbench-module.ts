@@ -1,3 +1,4 @@
+import type { SagaDef } from '../../sagas/saga-runtime'
 import { z } from 'zod'
 
 /**
@@ -60,11 +61,22 @@ export function defineProjection<T extends ProjectionConfig>(config: T): T & { r
   return { ...config, kind: 'projection' as const }
 }
 
-export function defineUpcaster<T extends object>(config: T): T & { readonly kind: 'upcaster' } {
+export interface UpcasterConfig {
+  eventType: string
+  fromVersion: number
+  toVersion: number
+  toType?: string
+  split?: boolean
+  description?: string
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the stored data of any event type
+  upcast: (data: Record<string, any>, metadata: Record<string, unknown>) => unknown
+}
+
+export function defineUpcaster<T extends UpcasterConfig>(config: T): T & { readonly kind: 'upcaster' } {
   return { ...config, kind: 'upcaster' as const }
 }
 
-export function defineSaga<T extends object>(config: T): T & { readonly kind: 'saga' } {
+export function defineSaga<T extends Omit<SagaDef, 'kind'>>(config: T): T & { readonly kind: 'saga' } {
   return { ...config, kind: 'saga' as const }
 }
 

@@ -11,6 +11,8 @@ import inventory from './template/domain/inventory'
 import orders from './template/domain/orders'
 import payments from './template/domain/payments'
 import shipping from './template/domain/shipping'
+import itemAdded from './template/upcasters/item-added'
+import { buildRegistry, upcastAll } from '../../versioning/upcast-runtime'
 
 /**
  * The demo deciders run in-process over a real SqliteEventStore in a temporary folder: no sandbox, no snapshots,
@@ -22,6 +24,7 @@ type AnyDecider = Decider<any>
 
 const deciders = new Map<string, AnyDecider>([carts, orders, inventory, payments, shipping].map((d) => [d.name, d]))
 const overrides = new Map<string, AnyDecider>([['carts.v1', cartsV1]])
+const upcasters = buildRegistry([{ file: 'upcasters/item-added.ts', exportName: 'default', value: itemAdded as unknown as Record<string, unknown> }])
 
 export interface PlainBus {
   send: SendCommand
@@ -48,7 +51,7 @@ export function createPlainBus(): PlainBus {
     let version = 0
     for (let from: number | null = 1; from !== null; ) {
       const page = await store.readStream(streamId, { from, limit: 1000 })
-      for (const event of page.events) state = decider.evolve(state, event)
+      for (const event of upcastAll(upcasters, page.events as never[])) state = decider.evolve(state, event)
       version = page.version
       from = page.next
     }

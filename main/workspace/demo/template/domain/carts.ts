@@ -21,8 +21,7 @@ type Line = { sku: string; quantity: number; priceCents: number }
 
 type Event =
   | { type: 'CartOpened'; data: { cartId: string; customerId: string } }
-  // Schema version 1 held the price as a string of units ("12.50"); version 2 holds cents.
-  | { type: 'ItemAdded'; schemaVersion: 1; data: { cartId: string; sku: string; quantity: number; price: string } }
+  // Stored version 1 held the price as a string of units; upcasters/item-added.ts turns it into version 2.
   | { type: 'ItemAdded'; schemaVersion: 2; data: { cartId: string; sku: string; quantity: number; priceCents: number } }
   | { type: 'ItemRemoved'; data: { cartId: string; sku: string } }
   | { type: 'CartCheckedOut'; data: { cartId: string; orderId: string; lines: Line[]; totalCents: number } }
@@ -43,9 +42,7 @@ export default defineDecider<Cart>({
       case 'CartOpened':
         return { ...cart, status: 'open', customerId: e.data.customerId }
       case 'ItemAdded': {
-        // An upcaster will take this over; until then evolve reads both versions.
-        const priceCents = e.schemaVersion === 1 ? Math.round(Number(e.data.price) * 100) : e.data.priceCents
-        const { sku, quantity } = e.data
+        const { sku, quantity, priceCents } = e.data
         const held = cart.lines.some((line) => line.sku === sku)
         const lines = held
           ? cart.lines.map((line) => (line.sku === sku ? { sku, quantity: line.quantity + quantity, priceCents } : line))
