@@ -1,6 +1,7 @@
 import { APP_NAME, APP_VERSION } from '../app-info'
 import { describeFailure, UsageError } from './output'
 import * as store from './store-commands'
+import * as sagaCommands from './saga-commands'
 import * as upcasting from './upcasting-commands'
 import * as versioning from './versioning-commands'
 import * as workspace from './workspace-commands'
@@ -52,6 +53,12 @@ Event versioning:
                                               verified (counts per stream, projections rebuilt on both); exit code
                                               1 when verification fails
 
+Sagas:
+  sagas <dir> [--status S] [--saga NAME]      saga instances with their status, as JSON lines
+  saga <dir> <instance>                       one instance's timeline (its saga stream) as NDJSON
+  saga-check <dir>                            definition checks, such as a step without compensation; exit code 1
+                                              when any is found
+
   --help, --version
 
 Errors go to stderr with exit code 1 (2 for a usage error); stdout carries only data.
@@ -75,7 +82,10 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   check: workspace.check,
   schemas: versioning.schemas,
   'dry-run': upcasting.dryRun,
-  migrate: upcasting.migrate
+  migrate: upcasting.migrate,
+  sagas: sagaCommands.sagas,
+  saga: sagaCommands.saga,
+  'saga-check': sagaCommands.sagaCheck
 }
 
 // The `esw` command line over the same engine the app uses.

@@ -254,7 +254,7 @@ export class SagaCoordinator {
       try {
         await this.options.store.appendToStream(
           streamId,
-          [{ id: uuidFromName(`${streamId}#started`), type: SAGA_EVENTS.started, data: { saga: saga.name, id, correlationId, start }, metadata: { correlationId, causationId: event.id } }],
+          [{ id: uuidFromName(`${streamId}#started`), type: SAGA_EVENTS.started, data: { saga: saga.name, id, correlationId, steps: saga.steps.map((x) => x.name), start }, metadata: { correlationId, causationId: event.id } }],
           { expectedVersion: 'no-stream' }
         )
       } catch (error) {

@@ -46,7 +46,9 @@ type Data = Record<string, unknown>
 export function foldInstance(events: RecordedEvent[], steps: string[]): InstanceState | null {
   const first = events[0]
   if (!first || first.type !== SAGA_EVENTS.started) return null
-  const d = first.data as { saga: string; id: string; correlationId: string; start: StartEvent }
+  const d = first.data as { saga: string; id: string; correlationId: string; start: StartEvent; steps?: string[] }
+  // The saga's steps as the definition has them, else as the instance recorded them when it started.
+  if (!steps.length && Array.isArray(d.steps)) steps = d.steps.map(String)
   const s: InstanceState = {
     streamId: first.streamId,
     saga: d.saga,

@@ -1,8 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { workerScript } from '../../main/jobs/worker-path'
+import { branchJob } from '../../main/sagas/branch'
 import { SagaClock } from '../../main/sagas/clock'
+import { sandboxPrelude } from '../../main/sandbox/prelude'
 import { causationGraph } from '../../main/sagas/choreography'
 import { SagaCoordinator } from '../../main/sagas/coordinator'
 import { demoTemplateFiles } from '../../main/workspace/demo-template'
@@ -54,14 +58,14 @@ beforeEach(async () => {
   expect(ws.state().problems).toEqual([])
   await ws.commands.send({ decider: 'inventory', command: 'ReceiveStock', data: { sku: 'beans-kenya-250g', quantity: 10, purchaseOrder: 'po-1' } })
   sagas = await coordinator(ws)
-})
+}, 60_000)
 afterEach(async () => {
   await sagas.close()
   await ws.close()
   rmSync(home, { recursive: true, force: true })
 })
 
-describe('the saga coordinator', () => {
+describe('the saga coordinator', { timeout: 60_000 }, () => {
   it('runs the happy path, recording each step in the instance stream and sending each command once', async () => {
     const { orderId, streamId } = await placeOrder()
     expect(sagas.instance(streamId).instance).toMatchObject({ status: 'completed', current: null })
@@ -199,3 +203,70 @@ describe('the saga coordinator', () => {
     expect(graph.nodes.length).toBe(12)
   })
 })
+
+describe('branch and inject', { timeout: 60_000 }, () => {
+  it('runs the sagas on a scratch copy of the log and leaves the real log as it was', async () => {
+    const { orderId } = await placeOrder()
+    const head = ws.store.head()
+    const before = exportText()
+    const placed = ws.store.readStreamSync(`order-${orderId}`).events[0]
+    const report = await branchJob(
+      {
+        dbFile: ws.store.file,
+        prelude: sandboxPrelude(),
+        files: ws.definitionSources(),
+        position: head,
+        clockOffsetMs: 0,
+        inject: { kind: 'event', streamId: 'order-branch-1', type: 'OrderPlaced', data: { ...placed.data, orderId: 'branch-1', country: 'US' }, correlationId: 'branch-corr' }
+      },
+      {}
+    )
+    try {
+      expect(report.position).toBe(head)
+      expect(report.changed.map((c) => [c.before, c.after.streamId, c.after.status])).toEqual([[null, 'saga-order_fulfilment-branch-1', 'compensated']])
+      expect(report.appended.map((e) => e.type)).toContain('PaymentRefunded')
+      expect(report.appended[0]).toMatchObject({ type: 'OrderPlaced', streamId: 'order-branch-1' })
+      // The real log: same head, same events, no instance for the injected order.
+      expect(ws.store.head()).toBe(head)
+      expect(exportText()).toBe(before)
+      expect(ws.store.streamVersion('saga-order_fulfilment-branch-1')).toBe(0)
+    } finally {
+      rmSync(report.dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('esw sagas, saga and saga-check', { timeout: 60_000 }, () => {
+  it('lists instances by status, prints a timeline, and exits 1 on a definition problem', async () => {
+    const done = await placeOrder()
+    const failed = await placeOrder({ country: 'US' })
+    await sagas.close()
+    const cli = workerScript('cli', join(__dirname, '..', '..', 'main', 'cli', 'main.ts'))
+    const env = { ...process.env, ESW_HOME: join(home, 'home') }
+    const esw = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env })
+    const dir = join(home, 'ws')
+    const lines = (text: string) => text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(lines(esw(['sagas', dir]).stdout).map((i) => [i.streamId, i.status])).toEqual([
+      [done.streamId, 'completed'],
+      [failed.streamId, 'compensated']
+    ])
+    expect(lines(esw(['sagas', dir, '--status', 'compensated']).stdout).map((i) => i.id)).toEqual([failed.orderId])
+    expect(esw(['sagas', dir, '--status', 'lost']).status).toBe(2)
+    expect(lines(esw(['saga', dir, failed.orderId]).stdout).map((e) => e.type).at(-1)).toBe('SagaAborted')
+    const ok = esw(['saga-check', dir])
+    expect(ok.status).toBe(0)
+    expect(JSON.parse(ok.stdout)).toEqual({ sagas: ['order_fulfilment'], problems: [] })
+    writeFileSync(join(dir, 'sagas', 'order-fulfilment.ts'), demoTemplateFiles['sagas/order-fulfilment.ts'].replace('pointOfNoReturn: true', 'pointOfNoReturn: false').replace(/compensate: \(\{ start \}\) => \{\n\s+const order = start.data as Placed\n\s+return \{ decider: 'payments'[^\n]*\n\s+\},\n/, ''))
+    const bad = esw(['saga-check', dir])
+    expect(bad.status).toBe(1)
+    expect(JSON.parse(bad.stdout).problems.map((p: { step: string }) => p.step)).toEqual(['charge-payment'])
+    expect(bad.stderr).toContain('step charge-payment has an action but no compensation')
+  })
+})
+
+function exportText(): string {
+  return ws.store
+    .readAllSync({ limit: 100_000 })
+    .events.map((e) => JSON.stringify(e))
+    .join('\n')
+}
