@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import type { Statement } from 'better-sqlite3'
 import type { CommandOutcome } from '../../shared/contract/commands'
 import type { SagaDescriptor, SagaFault, SagaInstance, SagaProblem } from '../../shared/contract/sagas'
 import type { RecordedEvent } from '../../shared/model/events'
@@ -10,7 +11,7 @@ import { toRecordedEvent } from '../store/sqlite-store'
 import { uuidFromName } from '../store/uuid'
 import type { SagaCommand } from './saga-runtime'
 import { SagaClock } from './clock'
-import { foldInstance, isFinished, SAGA_EVENTS, sagaStreamId, summary, type InstanceState, type StartEvent } from './state'
+import { applyEvents, foldInstance, isFinished, SAGA_EVENTS, sagaStreamId, summary, type InstanceState, type StartEvent } from './state'
 
 export interface SagaCoordinatorOptions {
   store: SqliteEventStore
@@ -70,6 +71,8 @@ export class SagaCoordinator {
     this.clock = options.clock ?? new SagaClock()
     this.emitter.setMaxListeners(0)
     options.store.db.exec('CREATE TABLE IF NOT EXISTS saga_checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL)')
+    this.readCheckpoint = options.store.db.prepare('SELECT position FROM saga_checkpoints WHERE name = ?')
+    this.writeCheckpoint = options.store.db.prepare('INSERT INTO saga_checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position')
   }
 
   /** Reads the sagas of loaded definition files from the sandbox. */
@@ -85,6 +88,7 @@ export class SagaCoordinator {
   /** Replaces the sagas (after the code was loaded), loads the instances from their streams and starts following. */
   async setSagas(sagas: SagaDescriptor[]): Promise<void> {
     this.sagas = sagas
+    this.startTypes = new Set(sagas.flatMap((s) => s.startedBy))
     // Sagas react to what is appended after they were first loaded, not to the history before them.
     if (sagas.length && !this.hasCheckpoint()) this.setCheckpoint(this.options.store.head())
     this.instances.clear()
@@ -166,16 +170,19 @@ export class SagaCoordinator {
   }
 
   private hasCheckpoint(): boolean {
-    return this.options.store.db.prepare('SELECT 1 FROM saga_checkpoints WHERE name = ?').get(CHECKPOINT) !== undefined
+    return this.readCheckpoint.get(CHECKPOINT) !== undefined
   }
 
+  private readonly readCheckpoint: Statement<[string], { position: number }>
+  private readonly writeCheckpoint: Statement<[string, number]>
+
   private checkpoint(): number {
-    return (this.options.store.db.prepare('SELECT position FROM saga_checkpoints WHERE name = ?').get(CHECKPOINT) as { position: number } | undefined)?.position ?? 0
+    return this.readCheckpoint.get(CHECKPOINT)?.position ?? 0
   }
 
   /** Starts following the log from here (the sagas ignore what came before: a demo log generated without them). */
   setCheckpoint(position: number): void {
-    this.options.store.db.prepare('INSERT INTO saga_checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position').run(CHECKPOINT, position)
+    this.writeCheckpoint.run(CHECKPOINT, position)
   }
 
   private loadInstances() {
@@ -217,6 +224,10 @@ export class SagaCoordinator {
     return this.pumping
   }
 
+  /** Ids of commands this coordinator sent recently (their events are not routed again). */
+  private readonly ownCommands = new Set<string>()
+  private startTypes = new Set<string>()
+
   private types(): string[] {
     const types = new Set<string>()
     for (const s of this.sagas) {
@@ -232,7 +243,11 @@ export class SagaCoordinator {
     const page = this.options.store.readAllRawSync({ from: from + 1, limit: BATCH, filter: types.length ? { types: types.slice(0, 100) } : undefined })
     const to = page.next !== null ? page.next - 1 : Math.max(from, page.headPosition)
     if (to === from) return false
-    const events = page.rows.map(toRecordedEvent).filter((e) => !e.streamId.startsWith('saga-'))
+    // Events of commands the coordinator sent itself were judged when their outcome came back; only a starting event
+    // among them needs routing.
+    const events = page.rows
+      .map(toRecordedEvent)
+      .filter((e) => !e.streamId.startsWith('saga-') && (!this.ownCommands.has(String(e.metadata?.causationId)) || this.startTypes.has(e.type)))
     if (events.length) {
       const { result } = await this.options.runner.call<Array<Array<[number, string]>>>(
         { op: 'saga.route', sagas: this.sagas.map((s) => ({ file: s.file, exportName: s.exportName })), events },
@@ -446,6 +461,8 @@ export class SagaCoordinator {
 
   /** Sends one command with the saga event that decided it as its cause, and its id as the idempotency key. */
   private async sendOne(s: InstanceState, c: SagaCommand, commandId: string, causationId: string): Promise<CommandOutcome> {
+    this.ownCommands.add(commandId)
+    if (this.ownCommands.size > 10_000) this.ownCommands.delete(this.ownCommands.values().next().value!)
     try {
       return await this.options.send({ decider: c.decider, command: c.command, data: c.data, commandId, idempotencyKey: commandId, correlationId: s.correlationId, causationId, now: this.clock.now() })
     } catch (error) {
@@ -499,7 +516,10 @@ export class SagaCoordinator {
       // Another coordinator (another process) moved the instance: go on from what it recorded.
       if ((error as RpcError).code !== 'WrongExpectedVersion') throw error
     }
-    this.reload(s.streamId)
+    // Fold in what the stream gained (this event, or what another coordinator recorded).
+    const state = this.instances.get(s.streamId)
+    if (state) applyEvents(state, this.options.store.readStreamSync(s.streamId, { from: state.version + 1, limit: 10_000 }).events, [])
+    else this.reload(s.streamId)
     this.changed(s.streamId)
   }
 

@@ -70,6 +70,13 @@ export function foldInstance(events: RecordedEvent[], steps: string[]): Instance
     completed: [],
     compensatedSteps: []
   }
+  applyEvents(s, events, steps)
+  return s
+}
+
+/** Folds more events of an instance's saga stream into its state (in place). */
+export function applyEvents(s: InstanceState, events: RecordedEvent[], steps: string[]): void {
+  if (!steps.length) steps = Object.keys(s.steps)
   const step = (name: string) => (s.steps[name] ??= { state: 'pending', attempts: 0 })
   for (const e of events) {
     const data = e.data as Data
@@ -155,7 +162,6 @@ export function foldInstance(events: RecordedEvent[], steps: string[]): Instance
     }
   }
   if (s.status === 'compensating' && s.phase === 'compensate') s.current = null
-  return s
 }
 
 /** The summary sent to the renderer (no start event or results). */
