@@ -1,12 +1,12 @@
 // Test support: a stand-in for the RPC client, so store tests run without a server. Not used by the app.
-import type { DryRunReport, EventSchema, JobInfo, MigrationReport, ProjectionDescriptor, ProjectionStatus, SentCommand, UpcasterStep, WorkspaceState } from '../../../shared/contract'
+import type { DryRunReport, EventSchema, JobInfo, MigrationReport, ProjectionDescriptor, ProjectionStatus, SagaDescriptor, SagaInstance, SentCommand, UpcasterStep, WorkspaceState } from '../../../shared/contract'
 import type { RecordedEvent, StreamInfo } from '../../../shared/model/events'
 import type { WorkbenchClient } from '../rpc'
 import { useConnectionStore } from './connection'
 
 type Listener = (payload: never) => void
 type Methods = Record<string, (input?: never) => Promise<unknown>>
-type ServiceName = 'workbench' | 'store' | 'jobs' | 'workspace' | 'commands' | 'replay' | 'projections' | 'versioning' | 'upcasters'
+type ServiceName = 'workbench' | 'store' | 'jobs' | 'workspace' | 'commands' | 'replay' | 'projections' | 'versioning' | 'upcasters' | 'sagas'
 
 export interface FakeClient {
   client: WorkbenchClient
@@ -33,7 +33,7 @@ export function fakeClient(services: Partial<Record<ServiceName, Methods>> = {})
         return target[key] ?? (() => Promise.reject(Object.assign(new Error(`Unknown method ${name}.${key}`), { code: 'UnknownMethod' })))
       }
     })
-  const names: ServiceName[] = ['workbench', 'store', 'jobs', 'workspace', 'commands', 'replay', 'projections', 'versioning', 'upcasters']
+  const names: ServiceName[] = ['workbench', 'store', 'jobs', 'workspace', 'commands', 'replay', 'projections', 'versioning', 'upcasters', 'sagas']
   const client = { ...Object.fromEntries(names.map((name) => [name, service(name, services[name])])), close() {} }
   return {
     client: client as unknown as WorkbenchClient,
@@ -235,4 +235,56 @@ export function dryRunReport(fields: Partial<DryRunReport> = {}, events = 10): D
 /** A verified migration into `target`. */
 export function migrationReport(target: string, fields: Partial<MigrationReport> = {}): MigrationReport {
   return { target, eventsBefore: 100, eventsAfter: 100, streams: 10, durationMs: 500, streamMismatches: [], unstable: [], projections: [{ name: 'order_summary', equal: true, differences: [] }], verified: true, ...fields }
+}
+
+/** The demo's order fulfilment: reserve-stock → charge-payment (1 retry, PaymentDeclined fails it) → create-shipment (no return). */
+export function sagaDescriptor(fields: Partial<SagaDescriptor> = {}): SagaDescriptor {
+  const step = (name: string, extra: Partial<SagaDescriptor['steps'][number]> = {}) => ({
+    name,
+    description: null,
+    onSuccess: [],
+    onFailure: [],
+    hasCompensation: true,
+    pointOfNoReturn: false,
+    timeoutMs: 300_000,
+    retries: { max: 0, backoffMs: 0 },
+    ...extra
+  })
+  return {
+    name: 'order_fulfilment',
+    file: 'sagas/order-fulfilment.ts',
+    exportName: 'default',
+    description: null,
+    startedBy: ['OrderPlaced'],
+    steps: [
+      step('reserve-stock', { onSuccess: ['StockReserved'] }),
+      step('charge-payment', { onSuccess: ['PaymentCharged'], onFailure: ['PaymentDeclined'], timeoutMs: 900_000, retries: { max: 1, backoffMs: 30_000 } }),
+      step('create-shipment', { onSuccess: ['ShipmentCreated'], hasCompensation: false, pointOfNoReturn: true, timeoutMs: 3_600_000 })
+    ],
+    ...fields
+  }
+}
+
+/** An instance of the order fulfilment for order `id`, running its first step. */
+export function sagaInstance(id: string, fields: Partial<SagaInstance> = {}): SagaInstance {
+  return {
+    streamId: `saga-order_fulfilment-${id}`,
+    saga: 'order_fulfilment',
+    id,
+    correlationId: `corr-${id}`,
+    status: 'running',
+    current: 'reserve-stock',
+    steps: { 'reserve-stock': { state: 'sent', attempts: 1 }, 'charge-payment': { state: 'pending', attempts: 0 }, 'create-shipment': { state: 'pending', attempts: 0 } },
+    startedAt: Date.UTC(2025, 0, 1),
+    updatedAt: Date.UTC(2025, 0, 1),
+    deadline: null,
+    reason: null,
+    version: 2,
+    ...fields
+  }
+}
+
+/** A saga stream event (`SagaStepSent` ...) at a position, recorded at engine time `at`. */
+export function sagaEvent(position: number, type: string, data: Record<string, unknown>, id = 'o-1'): RecordedEvent {
+  return recordedEvent(position, { streamId: `saga-order_fulfilment-${id}`, type, data: { at: Date.UTC(2025, 0, 1) + position * 1000, ...data }, metadata: { correlationId: `corr-${id}` } })
 }
