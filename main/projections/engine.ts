@@ -5,6 +5,7 @@ import { RpcError } from '../../shared/rpc/errors'
 import type { CodeRunner } from '../cqrs/runner'
 import type { EventRow, SqliteEventStore } from '../store/sqlite-store'
 import { bytesToUuid } from '../store/uuid'
+import type { DoneAnswer, NeedAnswer } from './handler-runtime'
 import { checkpointName, createTables, decodeRow, ensureCheckpoints, quote, readCheckpoint, schemaSignature, sqlTableName, TableAccess, writeCheckpoint, type Row } from './tables'
 
 export type Write = [table: string, key: string, row: Row | null, position: number, stream: string]
@@ -36,8 +37,9 @@ export type BatchOutcome =
 
 const MAX_ROUNDS = 50
 
+/** An event as the sandbox receives it: the JSON of an EventTuple (see handler-runtime), data and metadata as stored. */
 export function eventJson(r: EventRow): string {
-  return `{"position":${r.position},"streamId":${JSON.stringify(r.stream_id)},"version":${r.version},"type":${JSON.stringify(r.type)},"schemaVersion":${r.schema_version},"id":"${bytesToUuid(r.id)}","data":${r.data},"metadata":${r.metadata ?? 'null'},"recordedAt":${r.recorded_at}}`
+  return `[${r.position},${JSON.stringify(r.stream_id)},${r.version},${JSON.stringify(r.type)},${r.schema_version},"${bytesToUuid(r.id)}",${r.data},${r.metadata ?? 'null'},${r.recorded_at}]`
 }
 
 /**
@@ -107,17 +109,44 @@ export class ProjectionEngine {
   /** Runs a batch through the handlers, answering the sandbox's row requests until it completes; commits nothing. */
   async prepare(events: EventRow[], from: number, to: number): Promise<PreparedBatch> {
     if (events.length === 0) return { from, to, events, writes: [], handled: 0 }
-    const parts = this.options.deliverTwice ? events.flatMap((e) => [eventJson(e), eventJson(e)]) : events.map(eventJson)
+    const twice = this.options.deliverTwice === true
     const head = `{"op":"projection.run","file":${JSON.stringify(this.descriptor.file)},"exportName":${JSON.stringify(this.descriptor.exportName)},"id":${JSON.stringify(this.cacheId)},"epoch":${JSON.stringify(this.epoch)}`
-    const body = `"events":[${parts.join(',')}]}`
+    // Appended piece by piece, the request is copied into one flat string once, when the sandbox parses it.
+    let body = '"events":['
+    for (let i = 0; i < events.length; i++) {
+      const json = eventJson(events[i])
+      body += i === 0 ? json : `,${json}`
+      if (twice) body += `,${json}`
+    }
+    body += ']}'
     let extra = ''
+    const queries = new Map<string, Row[]>()
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const request = `${head},${extra}${body}`
-      const answer = await this.call<{ outcome: 'done'; writes: Write[]; handled: number } | { outcome: 'need'; rows: Array<[string, string]>; queries: Array<{ signature: string; table: string; where: Record<string, unknown>; limit: number }> }>(request)
-      if (answer.outcome === 'done') return { from, to, events, writes: answer.writes, handled: answer.handled }
+      const answer = await this.call<DoneAnswer | NeedAnswer>(request)
+      if (answer.outcome === 'done') {
+        // Back from the compact form (see DoneAnswer): a row per key, its key, and the event that wrote it last.
+        const writes: Write[] = new Array<Write>(answer.writes.length)
+        for (let i = 0; i < answer.writes.length; i++) {
+          const w = answer.writes[i] as [number, number, ...unknown[]]
+          const t = w[0]
+          const event = events[twice ? w[1] >> 1 : w[1]]
+          if (t < 0) {
+            writes[i] = [answer.tables[-1 - t][0], w[2] as string, null, event.position, event.stream_id]
+            continue
+          }
+          const [table, columns, key] = answer.tables[t]
+          const row: Row = {}
+          for (let c = 0; c < columns.length; c++) row[columns[c]] = w[c + 2]
+          writes[i] = [table, JSON.stringify(key.length === 1 ? [w[key[0] + 2]] : key.map((k) => w[k + 2])), row, event.position, event.stream_id]
+        }
+        return { from, to, events, writes, handled: answer.handled }
+      }
+      // Rows stay in the sandbox's cache for the next round; query results are sent with every round (a query may
+      // only be asked for once the results of another are known).
       const rows = answer.rows.map(([table, key]) => [table, key, this.access(table).get(JSON.parse(key) as unknown[])])
-      const queries = answer.queries.map((q) => [q.signature, this.selectWhere(q.table, q.where, q.limit)])
-      extra = `"rows":${JSON.stringify(rows)},"queries":${JSON.stringify(queries)},`
+      for (const q of answer.queries) queries.set(q.signature, this.selectWhere(q.table, q.where, q.limit))
+      extra = `"rows":${JSON.stringify(rows)},"queries":${JSON.stringify([...queries])},`
     }
     throw new RpcError('Internal', `Projection ${this.descriptor.name}: the handlers kept asking for new rows after ${MAX_ROUNDS} rounds`)
   }

@@ -1,5 +1,4 @@
 import { z } from 'zod'
-import { seedOf } from '../sandbox/runtime/seed'
 
 /**
  * Projection handlers inside the sandbox. Only JSON crosses, so a handler's `get`/`query` cannot call back into
@@ -10,7 +9,21 @@ import { seedOf } from '../sandbox/runtime/seed'
  * answers `need` and the host reads those rows and runs the batch again from its first event (handlers are
  * deterministic, so a re-run is safe). A batch that finishes without a miss answers the net write per touched key,
  * which the host applies with its checkpoint in one transaction; the overlay then becomes part of the cache.
+ *
+ * Only reads miss: `upsert` and `delete` write blindly (a key's net write is its last one), and the cache keeps
+ * the rows of a table only from the first time a handler reads that table, so a table that is only written (one
+ * row per event, say) costs no cache and never makes a batch run twice.
+ *
+ * In a vm context every lookup of a global (`Object`, `JSON`, `Math`, `Map` ...) goes through the context's
+ * interceptors and costs far more than a local; the per-event paths below use the intrinsics bound here, once.
  */
+
+const { hasOwn, keys: objectKeys, entries: objectEntries } = Object
+const { stringify, parse } = JSON
+const { isArray } = Array
+const { imul } = Math
+const NativeMap = Map
+const toText = String
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 type Row = Record<string, Json>
@@ -54,8 +67,8 @@ interface QueryBuilder {
 
 interface Entry {
   row: Row | null
-  position: number
-  stream: string
+  /** The index in the batch of the event that wrote it last. */
+  event: number
 }
 interface Cache {
   epoch: string
@@ -64,67 +77,76 @@ interface Cache {
 }
 
 const MAX_CACHED_ROWS = 20_000
-const caches = new Map<string, Cache>()
+const caches = new NativeMap<string, Cache>()
 let failedIndex = -1
 
 function cacheFor(id: string, epoch: string): Cache {
   let cache = caches.get(id)
   if (!cache || cache.epoch !== epoch) {
-    cache = { epoch, tables: new Map(), size: 0 }
+    cache = { epoch, tables: new NativeMap(), size: 0 }
     caches.set(id, cache)
   }
   return cache
 }
 
-function cacheSet(cache: Cache, table: string, key: string, row: Row | null) {
-  let t = cache.tables.get(table)
-  if (!t) cache.tables.set(table, (t = new Map()))
-  if (t.has(key)) t.delete(key)
-  else cache.size++
+/** Map order is insertion order: re-inserting on write keeps the least recently written first. */
+function cacheSet(cache: Cache, t: Map<string, Row | null>, key: string, row: Row | null) {
+  if (t.delete(key)) cache.size--
   t.set(key, row)
-  // Map order is insertion order: re-inserting on write keeps the least recently written first.
+  cache.size++
+}
+
+/** Drops the least recently written rows beyond the limit, taking one from each table in turn. */
+function trimCache(cache: Cache) {
+  if (cache.size <= MAX_CACHED_ROWS) return
+  const tables: Array<[Map<string, Row | null>, Iterator<string>]> = []
+  for (const m of cache.tables.values()) tables.push([m, m.keys()])
   while (cache.size > MAX_CACHED_ROWS) {
     let evicted = false
-    for (const m of cache.tables.values()) {
-      const first = m.keys().next()
-      if (!first.done) {
-        m.delete(first.value)
-        cache.size--
-        evicted = true
-        if (cache.size <= MAX_CACHED_ROWS) break
-      }
+    for (const [m, keys] of tables) {
+      const first = keys.next()
+      if (first.done) continue
+      m.delete(first.value as string)
+      cache.size--
+      evicted = true
+      if (cache.size <= MAX_CACHED_ROWS) break
     }
     if (!evicted) break
   }
 }
 
 function tableOf(def: ProjectionDef, table: string): TableDef {
-  const t = Object.hasOwn(def.tables ?? {}, table) ? def.tables[table] : undefined
-  if (!t) throw new Error(`Projection ${def.name} has no table '${table}' (tables: ${Object.keys(def.tables ?? {}).join(', ')})`)
+  const t = hasOwn(def.tables ?? {}, table) ? def.tables[table] : undefined
+  if (!t) throw new Error(`Projection ${def.name} has no table '${table}' (tables: ${objectKeys(def.tables ?? {}).join(', ')})`)
   return t
 }
 
-function keyOf(def: ProjectionDef, table: string, key: KeyInput): string {
-  const t = tableOf(def, table)
+function keyOf(def: ProjectionDef, table: string, key: KeyInput, t = tableOf(def, table)): string {
+  if (t.key.length === 1 && key !== null && typeof key === 'object' && !isArray(key)) {
+    // The common case, a row of a table keyed by one column.
+    const value = key[t.key[0]]
+    if (value === null || value === undefined) throw new Error(`${def.name}.${table}: key column '${t.key[0]}' is missing`)
+    return stringify([value])
+  }
   let values: Json[]
-  if (Array.isArray(key)) values = key
+  if (isArray(key)) values = key
   else if (key !== null && typeof key === 'object') values = t.key.map((k) => (key as Record<string, Json>)[k] ?? null)
   else values = [key]
   if (values.length !== t.key.length) throw new Error(`${def.name}.${table}: a key has ${t.key.length} part(s) (${t.key.join(', ')}), got ${values.length}`)
-  for (const [i, v] of values.entries()) {
-    if (v === null || v === undefined) throw new Error(`${def.name}.${table}: key column '${t.key[i]}' is missing`)
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] === null || values[i] === undefined) throw new Error(`${def.name}.${table}: key column '${t.key[i]}' is missing`)
   }
-  return JSON.stringify(values)
+  return stringify(values)
 }
 
-function cleanRow(def: ProjectionDef, table: string, row: Row): Row {
-  const t = tableOf(def, table)
+function cleanRow(def: ProjectionDef, table: string, row: Row, t = tableOf(def, table)): Row {
   const out: Row = {}
-  for (const [col, value] of Object.entries(row)) {
-    if (!Object.hasOwn(t.columns, col)) throw new Error(`${def.name}.${table} has no column '${col}' (columns: ${Object.keys(t.columns).join(', ')})`)
+  for (const col of objectKeys(row)) {
+    if (!hasOwn(t.columns, col)) throw new Error(`${def.name}.${table} has no column '${col}' (columns: ${objectKeys(t.columns).join(', ')})`)
+    const value = row[col]
     if (value === undefined) continue
     const type = t.columns[col]
-    if (type === 'json') out[col] = JSON.parse(JSON.stringify(value)) as Json
+    if (type === 'json') out[col] = parse(stringify(value)) as Json
     else if (value !== null && (type === 'integer' || type === 'real') && typeof value !== 'number') throw new Error(`${def.name}.${table}.${col} is ${type}, got ${typeof value}`)
     else out[col] = value
   }
@@ -133,50 +155,81 @@ function cleanRow(def: ProjectionDef, table: string, row: Row): Row {
 
 function copy(row: Row | null | undefined): Row | undefined {
   if (!row) return undefined
-  return JSON.parse(JSON.stringify(row)) as Row
+  return parse(stringify(row)) as Row
 }
 
 function matches(row: Row, where: Record<string, Json> | undefined): boolean {
   if (!where) return true
-  for (const [col, value] of Object.entries(where)) if (JSON.stringify(row[col] ?? null) !== JSON.stringify(value ?? null)) return false
+  for (const [col, value] of objectEntries(where)) if (stringify(row[col] ?? null) !== stringify(value ?? null)) return false
   return true
 }
-
 
 export interface RunRequest {
   id: string
   epoch: string
   rows?: Array<[string, string, Row | null]>
   queries?: Array<[string, Row[]]>
-  events: Array<Record<string, unknown>>
+  /** The events as tuples (their field names would be most of the request): see `eventOf`. */
+  events: EventTuple[]
 }
 
-export type RunAnswer =
-  | { outcome: 'done'; writes: Array<[string, string, Row | null, number, string]>; handled: number }
-  | { outcome: 'need'; rows: Array<[string, string]>; queries: Array<{ signature: string; table: string; where: Record<string, Json>; limit: number }> }
+/** An event as it crosses: [position, streamId, version, type, schemaVersion, id, data, metadata, recordedAt]. */
+export type EventTuple = [number, string, number, string, number, string, Json, Json, number]
+
+/** The event a handler sees, built from its tuple inside this context. */
+function eventOf(t: EventTuple): Record<string, unknown> {
+  return { position: t[0], streamId: t[1], version: t[2], type: t[3], schemaVersion: t[4], id: t[5], data: t[6], metadata: t[7], recordedAt: t[8] }
+}
+
+/**
+ * A finished batch answers its net writes compactly (the answer is serialized and parsed again on its way to the
+ * host): each touched table once as [name, columns, positions of the key columns in columns], then per key
+ * `[table, event, ...values]` for a row (values in column order) or `[-1 - table, event, key]` for a delete, where
+ * table indexes `tables` and event is the index in the request's events of the event that wrote the key last.
+ */
+export interface DoneAnswer {
+  outcome: 'done'
+  handled: number
+  tables: Array<[name: string, columns: string[], key: number[]]>
+  writes: Json[][]
+}
+export interface NeedAnswer {
+  outcome: 'need'
+  rows: Array<[string, string]>
+  queries: Array<{ signature: string; table: string; where: Record<string, Json>; limit: number }>
+}
+export type RunAnswer = DoneAnswer | NeedAnswer
+
+type Handler = ProjectionDef['handlers'][string]
 
 /** Runs one batch of events through a projection's handlers; see the comment at the top. */
 export function runProjection(def: ProjectionDef, request: RunRequest, setEventClock: (event: Record<string, unknown>) => void): RunAnswer {
   const cache = cacheFor(request.id, request.epoch)
-  for (const [table, key, row] of request.rows ?? []) cacheSet(cache, table, key, row)
-  const queryRows = new Map<string, Row[]>(request.queries ?? [])
-  const overlay = new Map<string, Map<string, Entry>>()
-  const missingRows = new Map<string, [string, string]>()
-  const missingQueries = new Map<string, { signature: string; table: string; where: Record<string, Json>; limit: number }>()
+  for (const [table, key, row] of request.rows ?? []) {
+    let t = cache.tables.get(table)
+    if (!t) cache.tables.set(table, (t = new NativeMap()))
+    cacheSet(cache, t, key, row)
+  }
+  const queryRows = new NativeMap<string, Row[]>(request.queries ?? [])
+  const overlay = new NativeMap<string, Map<string, Entry>>()
+  const missingRows = new NativeMap<string, [string, string]>()
+  const missingQueries = new NativeMap<string, { signature: string; table: string; where: Record<string, Json>; limit: number }>()
   let probing = false
-  let current: Record<string, unknown> = {}
+  let index = 0
   let handled = 0
 
   const write = (table: string, key: string, row: Row | null) => {
     let t = overlay.get(table)
-    if (!t) overlay.set(table, (t = new Map()))
-    t.set(key, { row, position: Number(current.position ?? 0), stream: String(current.streamId ?? '') })
+    if (!t) overlay.set(table, (t = new NativeMap()))
+    t.set(key, { row, event: index })
   }
   const read = (table: string, key: string): Row | null | undefined => {
     const o = overlay.get(table)?.get(key)
     if (o) return o.row
-    const t = cache.tables.get(table)
-    if (t?.has(key)) return t.get(key) ?? null
+    let t = cache.tables.get(table)
+    // From its first read on, a table's written rows are kept (a table that is only written needs no cache).
+    if (!t) cache.tables.set(table, (t = new NativeMap()))
+    if (t.has(key)) return t.get(key) ?? null
     missingRows.set(`${table}\u0000${key}`, [table, key])
     probing = true
     return undefined
@@ -184,8 +237,10 @@ export function runProjection(def: ProjectionDef, request: RunRequest, setEventC
   const ctx: HandlerContext = {
     get: (table, key) => copy(read(table, keyOf(def, table, key))),
     upsert: (table, row) => {
-      const clean = cleanRow(def, table, row)
-      write(table, keyOf(def, table, clean), clean)
+      // A blind write: the net write of a key is its last row, so an upsert needs no row from the host.
+      const t = tableOf(def, table)
+      const clean = cleanRow(def, table, row, t)
+      write(table, keyOf(def, table, clean, t), clean)
     },
     update: (table, key, patch) => {
       const k = keyOf(def, table, key)
@@ -201,8 +256,8 @@ export function runProjection(def: ProjectionDef, request: RunRequest, setEventC
       const t = tableOf(def, table)
       const limit = Math.min(Math.max(options.limit ?? 1000, 1), 10_000)
       const where = options.where ?? {}
-      for (const col of Object.keys(where)) if (!Object.hasOwn(t.columns, col)) throw new Error(`${def.name}.${table} has no column '${col}'`)
-      const signature = JSON.stringify([table, where, limit])
+      for (const col of objectKeys(where)) if (!hasOwn(t.columns, col)) throw new Error(`${def.name}.${table} has no column '${col}'`)
+      const signature = stringify([table, where, limit])
       const base = queryRows.get(signature)
       if (!base) {
         // Fetch enough to survive the batch's own deletes and changes of matching rows.
@@ -210,7 +265,7 @@ export function runProjection(def: ProjectionDef, request: RunRequest, setEventC
         probing = true
         return []
       }
-      const found = new Map<string, Row>()
+      const found = new NativeMap<string, Row>()
       for (const row of base) found.set(keyOf(def, table, row), row)
       for (const [key, entry] of overlay.get(table) ?? []) {
         if (entry.row && matches(entry.row, where)) found.set(key, entry.row)
@@ -223,16 +278,21 @@ export function runProjection(def: ProjectionDef, request: RunRequest, setEventC
     }
   }
 
+  const handlers = def.handlers ?? {}
+  const byType = new NativeMap<string, Handler | null>()
+  const events = request.events
   failedIndex = -1
-  for (let i = 0; i < request.events.length; i++) {
-    const event = request.events[i]
-    const handler = Object.hasOwn(def.handlers ?? {}, String(event.type)) ? def.handlers[String(event.type)] : undefined
+  for (let i = 0; i < events.length; i++) {
+    const type = toText(events[i][3])
+    let handler = byType.get(type)
+    if (handler === undefined) byType.set(type, (handler = hasOwn(handlers, type) ? handlers[type] : null))
     if (!handler) continue
-    current = event
+    const event = eventOf(events[i])
+    index = i
     setEventClock(event)
     try {
-      const result = handler.call(def.handlers, event, ctx) as unknown
-      if (result && typeof (result as { then?: unknown }).then === 'function') throw new Error(`${def.name}: the handler of ${String(event.type)} returned a Promise; handlers are synchronous`)
+      const result = handler.call(handlers, event, ctx) as unknown
+      if (result && typeof (result as { then?: unknown }).then === 'function') throw new Error(`${def.name}: the handler of ${type} returned a Promise; handlers are synchronous`)
       handled++
     } catch (error) {
       // While probing, an error may come from a read that answered undefined; the full re-run decides.
@@ -242,14 +302,24 @@ export function runProjection(def: ProjectionDef, request: RunRequest, setEventC
     }
   }
   if (probing) return { outcome: 'need', rows: [...missingRows.values()], queries: [...missingQueries.values()] }
-  const writes: Array<[string, string, Row | null, number, string]> = []
+  const tables: DoneAnswer['tables'] = []
+  const writes: Json[][] = []
   for (const [table, entries] of overlay) {
+    const columns = objectKeys(tableOf(def, table).columns)
+    const t = tables.push([table, columns, tableOf(def, table).key.map((k) => columns.indexOf(k))]) - 1
+    const cached = cache.tables.get(table)
     for (const [key, entry] of entries) {
-      writes.push([table, key, entry.row, entry.position, entry.stream])
-      cacheSet(cache, table, key, entry.row)
+      const row = entry.row
+      if (row) {
+        const w: Json[] = [t, entry.event]
+        for (let c = 0; c < columns.length; c++) w.push(row[columns[c]] ?? null)
+        writes.push(w)
+      } else writes.push([-1 - t, entry.event, key])
+      if (cached) cacheSet(cache, cached, key, row)
     }
   }
-  return { outcome: 'done', writes, handled }
+  trimCache(cache)
+  return { outcome: 'done', handled, tables, writes }
 }
 
 /** The index in the last batch of the event whose handler threw (-1 when none did). */
@@ -300,6 +370,13 @@ export function planQuery(def: ProjectionDef, name: string, input: unknown, form
   return { outcome: 'planned', plan: plan as Json }
 }
 
+/** The seed of an event's randomness: FNV-1a of its id, the same value as `seedOf` (with the bound `imul`). */
 export function seedForEvent(event: Record<string, unknown>): number {
-  return seedOf(String(event.id ?? event.position ?? ''))
+  const text = toText(event.id ?? event.position ?? '')
+  let h = 2166136261
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = imul(h, 16777619)
+  }
+  return h | 0
 }
