@@ -86,7 +86,7 @@ export class ProjectionEngine {
   /** The next events after `from` that this projection reads, and the checkpoint to move to after them. */
   readEvents(from: number, limit = this.batchSize): { events: EventRow[]; to: number } {
     const source = this.descriptor.from
-    const types = typeof source === 'object' && 'eventTypes' in source ? source.eventTypes.filter((t) => this.descriptor.handles.includes(t)) : this.descriptor.handles
+    const types = this.storedTypes()
     if (types.length === 0) {
       const head = this.store.head()
       return { events: [], to: Math.max(from, head) }
@@ -98,10 +98,17 @@ export class ProjectionEngine {
     return { events, to }
   }
 
+  /** The stored event types this projection selects (upcasters may turn older names into handled ones). */
+  private storedTypes(): string[] {
+    if (this.descriptor.reads.length) return this.descriptor.reads
+    const source = this.descriptor.from
+    return typeof source === 'object' && 'eventTypes' in source ? source.eventTypes.filter((t) => this.descriptor.handles.includes(t)) : this.descriptor.handles
+  }
+
   /** Of some events, the ones this projection reads (as readEvents selects them from the log). */
   selectEvents(rows: EventRow[]): EventRow[] {
     const source = this.descriptor.from
-    const types = new Set(typeof source === 'object' && 'eventTypes' in source ? source.eventTypes.filter((t) => this.descriptor.handles.includes(t)) : this.descriptor.handles)
+    const types = new Set(this.storedTypes())
     const categories = typeof source === 'object' && 'categories' in source ? new Set(source.categories) : null
     return rows.filter((r) => types.has(r.type) && (!categories || categories.has(categoryOf(r.stream_id))))
   }
