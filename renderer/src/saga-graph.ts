@@ -60,6 +60,7 @@ function undoTarget(saga: SagaDescriptor, index: number): string {
 /**
  * A saga as a flow: its trigger, then its steps in a row joined by their success events, the compensations in a lane
  * under them running backwards, and the three ends (completed, compensated, parked). Nodes carry their lane column.
+ * A failure comes down into the top of where it leads, so its line runs between the rows rather than through the lane.
  */
 export function definitionGraph(saga: SagaDescriptor, problems: SagaProblem[] = []): SagaGraph {
   const n = saga.steps.length
@@ -91,7 +92,7 @@ export function definitionGraph(saga: SagaDescriptor, problems: SagaProblem[] = 
   })
   nodes.push({ ...base, id: COMPLETED, kind: 'completed', label: 'Completed', partition: n + 1, ...END_SIZE, ports: [{ id: 'in', side: 'WEST' }] })
   // The lane under the steps, in model order after them (ELK puts the first nodes of a column on top).
-  nodes.push({ ...base, id: COMPENSATED, kind: 'compensated', label: 'Compensated', partition: 0, ...END_SIZE, ports: [{ id: 'in', side: 'EAST' }] })
+  nodes.push({ ...base, id: COMPENSATED, kind: 'compensated', label: 'Compensated', partition: 0, ...END_SIZE, ports: [{ id: 'in', side: 'EAST' }, { id: 'fail', side: 'NORTH' }] })
   saga.steps.forEach((step, i) => {
     if (!step.hasCompensation) return
     nodes.push({
@@ -104,16 +105,17 @@ export function definitionGraph(saga: SagaDescriptor, problems: SagaProblem[] = 
       ...UNDO_SIZE,
       ports: [
         { id: 'in', side: 'EAST' },
+        { id: 'fail', side: 'NORTH' },
         { id: 'out', side: 'WEST' },
         { id: 'park', side: 'SOUTH' }
       ]
     })
   })
-  nodes.push({ ...base, id: PARKED, kind: 'parked', label: 'Parked', partition: n + 1, ...END_SIZE, ports: [{ id: 'in', side: 'WEST' }] })
+  nodes.push({ ...base, id: PARKED, kind: 'parked', label: 'Parked', partition: n + 1, ...END_SIZE, ports: [{ id: 'in', side: 'WEST' }, { id: 'fail', side: 'NORTH' }] })
 
   const edges: SagaGraphEdge[] = []
   const edge = (kind: SagaEdgeKind, source: string, sourcePort: string, target: string, label: string) =>
-    edges.push({ id: `${kind}:${source}>${target}`, kind, source, sourcePort, target, targetPort: 'in', label })
+    edges.push({ id: `${kind}:${source}>${target}`, kind, source, sourcePort, target, targetPort: kind === 'failure' ? 'fail' : 'in', label })
   if (n === 0) edge('success', START, 'out', COMPLETED, saga.startedBy.join(', '))
   saga.steps.forEach((step, i) => {
     if (i === 0) edge('success', START, 'out', stepNodeId(step.name), '')
