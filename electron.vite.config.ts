@@ -11,7 +11,7 @@ export default defineConfig({
       sourcemap: true,
       lib: {
         entry: {
-          index: resolve(__dirname, 'main/electron/main.ts'),
+          index: resolve(__dirname, 'main/electron/bootstrap.ts'),
           host: resolve(__dirname, 'main/host/main.ts'),
           cli: resolve(__dirname, 'main/cli/main.ts'),
           'job-worker': resolve(__dirname, 'main/jobs/job-worker.ts'),

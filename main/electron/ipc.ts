@@ -3,17 +3,10 @@ import { RPC_CHANNEL } from '../../shared/rpc/channel'
 import type { Disposer, Protocol } from '../../shared/rpc/protocol'
 import { serve } from '../../shared/rpc/server'
 import type { Workbench } from '../services'
+import { isTrustedSender } from './sender-check'
 
-/** True when the message comes from the main frame of a window we made, showing our own page. */
-export function isTrustedSender(event: IpcMainEvent, contents: WebContents, isAppUrl: (url: string) => boolean): boolean {
-  const frame = event.senderFrame
-  if (!frame || event.sender !== contents) return false
-  if (frame !== contents.mainFrame) return false
-  return isAppUrl(frame.url)
-}
-
-/** Serves the workbench to one window over Electron IPC; returns a disposer. */
-export function bindWindow(contents: WebContents, workbench: Workbench, isAppUrl: (url: string) => boolean): Disposer {
+/** Serves the workbench to one page load of a window over Electron IPC; returns a disposer. */
+function bindPage(contents: WebContents, workbench: Workbench, isAppUrl: (url: string) => boolean, connectionId: string): Disposer {
   const listeners = new Set<(message: string) => void>()
   const closeListeners = new Set<() => void>()
   const protocol: Protocol = {
@@ -41,13 +34,32 @@ export function bindWindow(contents: WebContents, workbench: Workbench, isAppUrl
   ipcMain.on(RPC_CHANNEL, onIpc)
   const stop = serve(workbench.contract, workbench.implementation, protocol, {
     events: workbench.events,
-    connectionId: `window-${contents.id}`,
+    connectionId,
     onInternalError: (error, where) => console.error(`[ipc] ${where}:`, error)
   })
-  const dispose = () => {
+  return () => {
     ipcMain.removeListener(RPC_CHANNEL, onIpc)
     stop()
     for (const l of closeListeners) l()
+  }
+}
+
+/**
+ * Serves the workbench to a window for as long as it lives. Each page load (a reload, or the reload after a crash)
+ * gets a fresh connection: the old page's subscriptions end with it instead of piling up.
+ */
+export function serveWindow(contents: WebContents, workbench: Workbench, isAppUrl: (url: string) => boolean): Disposer {
+  let load = 0
+  let current: Disposer = bindPage(contents, workbench, isAppUrl, `window-${contents.id}-${load}`)
+  const onNavigation = (details: { isMainFrame: boolean; isSameDocument: boolean }) => {
+    if (!details.isMainFrame || details.isSameDocument) return
+    current()
+    current = bindPage(contents, workbench, isAppUrl, `window-${contents.id}-${++load}`)
+  }
+  contents.on('did-start-navigation', onNavigation)
+  const dispose = () => {
+    contents.removeListener('did-start-navigation', onNavigation)
+    current()
   }
   contents.once('destroyed', dispose)
   return dispose
