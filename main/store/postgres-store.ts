@@ -726,7 +726,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   private async listen(): Promise<void> {
-    const client = new pg.Client(this.clientConfig)
+    const client = new pg.Client({ ...this.clientConfig, application_name: 'event-workbench-listen' })
     client.on('error', () => {
       // The connection went away: forget it; the poll fills in, and the next poll listens again.
       if (this.listener === client) {
