@@ -26,8 +26,8 @@ export interface FaultChoice {
 
 export const faultLabels: Record<FaultKind, string> = {
   reject: 'rejected',
-  timeout: 'no answer (timeout)',
-  'fail-compensation': 'its undo refused'
+  timeout: 'timeout (no answer)',
+  'fail-compensation': 'undo refused'
 }
 
 /** How many times to arm a fault so that it holds for every attempt of the step (the first and each retry). */
