@@ -419,13 +419,21 @@ export class PostgresEventStore implements EventStore {
     await this.writeTransaction(async (client) => {
       await client.query("SET LOCAL esw.allow_delete = 'on'")
       const restricted = (await client.query<StreamRow>('SELECT * FROM streams WHERE restricted ORDER BY stream_id')).rows
+      // The newest row of the log stays (hidden), as in the SQLite store: the head is always the highest stored
+      // position, so a copy between the two keeps it.
+      const newest = (await client.query<{ position: number }>('SELECT position FROM store_head WHERE id = 1')).rows[0].position
       let done = 0
       for (const row of restricted) {
         if (options.isCancelled?.()) throw new RpcError('Cancelled', 'Scavenge cancelled; nothing was removed')
         const rule = visibilityRule({ version: row.version, state: row.state, deletedBefore: row.deleted_before, metadata: row.metadata }, now)
         const removed = rule.hideAll
-          ? await client.query('DELETE FROM events WHERE stream_id = $1', [row.stream_id])
-          : await client.query('DELETE FROM events WHERE stream_id = $1 AND (version < $2 OR recorded_at < $3)', [row.stream_id, rule.minVersion, rule.minRecordedAt])
+          ? await client.query('DELETE FROM events WHERE stream_id = $1 AND position < $2', [row.stream_id, newest])
+          : await client.query('DELETE FROM events WHERE stream_id = $1 AND (version < $2 OR recorded_at < $3) AND position < $4', [
+              row.stream_id,
+              rule.minVersion,
+              rule.minRecordedAt,
+              newest
+            ])
         const count = removed.rowCount ?? 0
         if (count > 0) {
           await client.query(
