@@ -1,6 +1,7 @@
 import { APP_NAME, APP_VERSION } from '../app-info'
 import { describeFailure, UsageError } from './output'
 import * as store from './store-commands'
+import * as copyCommand from './copy-command'
 import * as sagaCommands from './saga-commands'
 import * as upcasting from './upcasting-commands'
 import * as versioning from './versioning-commands'
@@ -23,6 +24,9 @@ Workspaces and the event store:
   streams <dir> [--category C] [--contains TEXT] [--type T] [--include-deleted]
                                               list streams as NDJSON
   stats <dir>                                 counts of events, streams, categories and types
+  copy <from> <to>                            copy a whole log into an empty store, verified; each a workspace folder
+                                              (SQLite) or postgres://user@host:port/db[?schema=S] (the password in
+                                              ESW_PG_PASSWORD, never in the URL)
 
 The command side:
   command <dir> <decider> <command> '<json>' [--idempotency-key K] [--correlation-id C]
@@ -72,6 +76,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   import: store.importCommand,
   streams: store.streams,
   stats: store.stats,
+  copy: copyCommand.copy,
   command: workspace.command,
   trust: workspace.trust,
   demo: workspace.demo,
