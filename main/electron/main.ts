@@ -205,7 +205,13 @@ function start() {
     window.webContents.on('will-attach-webview', (event) => event.preventDefault())
 
     // A crashed page is offered a reload; the engine runs in this process and is not touched by it.
+    let reloadAfterHang = false
     window.webContents.on('render-process-gone', (_event, details) => {
+      if (reloadAfterHang && !window.isDestroyed()) {
+        reloadAfterHang = false
+        window.webContents.reload()
+        return
+      }
       const prompt = crashPrompt(details)
       if (!prompt || window.isDestroyed()) return
       void dialog
@@ -228,7 +234,10 @@ function start() {
           noLink: true
         })
         .then(({ response }) => {
-          if (response === 1 && !window.isDestroyed()) window.webContents.forcefullyCrashRenderer()
+          if (response !== 1 || window.isDestroyed()) return
+          // A hung page cannot be reloaded in place: end its process, then load it again (above).
+          reloadAfterHang = true
+          window.webContents.forcefullyCrashRenderer()
         })
     })
 
