@@ -317,6 +317,9 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
         current.assertTrusted('Injecting a fault')
         return { armed: current.sagas.injectFault(fault) }
       },
+      faults: () => ({ armed: current.sagas.armedFaults() }),
+      clearFaults: ({ saga }) => ({ armed: current.sagas.clearFaults(saga) }),
+      clock: () => ({ now: current.sagas.clock.now(), offsetMs: current.sagas.clock.offsetMs() }),
       advanceClock: ({ ms }) => {
         const now = current.sagas.clock.advance(ms)
         return { now, offsetMs: current.sagas.clock.offsetMs() }

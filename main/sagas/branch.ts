@@ -53,7 +53,7 @@ export async function branchJob(task: BranchTask, progress: WorkProgress): Promi
     const bus = new CommandBus(branch, runner, deciders)
     const clock = new SagaClock()
     clock.advance(task.clockOffsetMs)
-    coordinator = new SagaCoordinator({ store: branch, runner, send: (c) => bus.send(c), clock, tickMs: 50 })
+    coordinator = new SagaCoordinator({ store: branch, runner, send: (c) => bus.send(c), clock, tickMs: 50, resendInFlight: false })
     // The real sagas had handled everything up to the fork.
     coordinator.setCheckpoint(head)
     const sagas: SagaDescriptor[] = await coordinator.describeFiles(task.files.map(([f]) => f).filter((f) => f.startsWith('sagas/')))

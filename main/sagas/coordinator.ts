@@ -21,6 +21,11 @@ export interface SagaCoordinatorOptions {
   clock?: SagaClock
   /** How often deadlines are checked on a running clock (ms). */
   tickMs?: number
+  /**
+   * After a start, send again the commands of steps recorded as sent but not answered (a restart: the first outcome
+   * comes back under the same key). A branch turns this off: what was sent before the fork stays unanswered there.
+   */
+  resendInFlight?: boolean
 }
 
 const CHECKPOINT = 'coordinator'
@@ -145,7 +150,23 @@ export class SagaCoordinator {
       if (!this.instances.has(streamId)) throw new RpcError('NotFound', `No saga instance ${streamId}`, { field: 'instance' })
       this.bound.set(streamId, [...(this.bound.get(streamId) ?? []), fault])
     } else this.faults.push(fault)
+    return this.armedFaults()
+  }
+
+  /** The faults armed for next instances and bound to running ones. */
+  armedFaults(): SagaFault[] {
     return [...this.faults, ...[...this.bound.values()].flat()]
+  }
+
+  /** Disarms the faults of a saga (all sagas when none is named). */
+  clearFaults(saga?: string): SagaFault[] {
+    for (let i = this.faults.length - 1; i >= 0; i--) if (!saga || this.faults[i].saga === saga) this.faults.splice(i, 1)
+    for (const [key, list] of this.bound) {
+      const kept = list.filter((f) => saga && f.saga !== saga)
+      if (kept.length) this.bound.set(key, kept)
+      else this.bound.delete(key)
+    }
+    return this.armedFaults()
   }
 
   private saga(name: string): SagaDescriptor {
@@ -188,7 +209,10 @@ export class SagaCoordinator {
   private loadInstances() {
     const db = this.options.store.db
     const ids = db.prepare<[], { stream_id: string }>("SELECT stream_id FROM streams WHERE category = 'saga'").all()
-    for (const { stream_id } of ids) this.reload(stream_id)
+    for (const { stream_id } of ids) {
+      const s = this.reload(stream_id)
+      if (s && this.options.resendInFlight === false) this.sentHere.add(`${s.streamId}:${s.version}`)
+    }
   }
 
   private reload(streamId: string): InstanceState | null {
@@ -202,11 +226,14 @@ export class SagaCoordinator {
 
   /** Follows the log: routes new events to instances (starting them), one batch at a time. */
   pump(): Promise<void> {
+    if (this.paused || this.closed) return Promise.resolve()
     if (this.pumping) {
       this.again = true
       return this.pumping
     }
     this.pumping = (async () => {
+      // Yield first, so `pumping` is set before the body can finish.
+      await null
       try {
         do {
           this.again = false
@@ -509,7 +536,15 @@ export class SagaCoordinator {
     try {
       await this.options.store.appendToStream(
         s.streamId,
-        [{ id: uuidFromName(`${s.streamId}#${s.version + 1}`), type, data: { ...data, at }, metadata: { correlationId: s.correlationId, causationId: s.start.id } }],
+        [
+          {
+            id: uuidFromName(`${s.streamId}#${s.version + 1}`),
+            type,
+            data: { ...data, at },
+            // Caused by the event that completed the step, else by the instance's previous decision.
+            metadata: { correlationId: s.correlationId, causationId: (data.by as { id?: string } | null | undefined)?.id ?? uuidFromName(`${s.streamId}#${s.version}`) }
+          }
+        ],
         { expectedVersion: s.version }
       )
     } catch (error) {

@@ -110,6 +110,12 @@ export const sagasService = defineService({
     instance: method('One saga instance with its timeline', z.object({ streamId: z.string() }), z.object({ instance: sagaInstance, timeline: z.array(recordedEvent) })),
     /** Arms a fault for the next instance of a saga (or a given running one). */
     injectFault: method('Injects a fault into a saga step', sagaFault, z.object({ armed: z.array(sagaFault) })),
+    /** The faults armed for the next instances and those bound to running ones. */
+    faults: method('Lists the armed faults', z.void(), z.object({ armed: z.array(sagaFault) })),
+    /** Disarms the faults of a saga (all sagas when none is named). */
+    clearFaults: method('Disarms injected faults', z.object({ saga: z.string().optional() }), z.object({ armed: z.array(sagaFault) })),
+    /** The engine's clock, without moving it. */
+    clock: method('Reads the saga clock', z.void(), z.object({ now: z.number(), offsetMs: z.number() })),
     /** Moves the engine's clock on (deadlines and retries follow it). */
     advanceClock: method('Advances the saga clock', z.object({ ms: z.number().int().min(1).max(365 * 86_400_000) }), z.object({ now: z.number(), offsetMs: z.number() })),
     /** The causation graph of one correlation id (sagas written as choreography, or any flow). */
