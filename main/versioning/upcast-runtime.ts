@@ -201,8 +201,8 @@ export function upcastInto(registry: Registry, event: Event, out: Event[], trace
       return
     }
     if (!isPlainObject(result)) throw new Error(`${where(step, current.type)} must return the new data as an object, got ${describe(result)}`)
-    // One copy of the event per chain, changed in place by each further step.
-    if (current === event) current = { ...event, upcastedFrom: origin }
+    // The event is changed in place (every caller hands over events parsed for this read), once marked as upcast.
+    if (current.upcastedFrom === undefined) current.upcastedFrom = origin
     if (d.toType !== undefined) current.type = d.toType
     current.schemaVersion = d.toVersion
     current.data = result
@@ -221,12 +221,28 @@ function describe(value: unknown): string {
   return typeof value
 }
 
-/** A list of events as read. */
+/**
+ * A list of events as read: the same array, its events upcast in place, unless a split makes more events than
+ * were stored (then a new array). The events must belong to this read (parsed for it), as they are changed.
+ */
 export function upcastAll(registry: Registry, events: Event[]): Event[] {
   if (registry.types.size === 0) return events
-  const out: Event[] = []
-  for (const e of events) upcastInto(registry, e, out)
-  return out
+  const types = registry.types
+  const one: Event[] = []
+  for (let i = 0; i < events.length; i++) {
+    if (!types.has(events[i].type)) continue
+    one.length = 0
+    upcastInto(registry, events[i], one)
+    if (one.length !== 1) {
+      // A split: build the rest of the list anew.
+      const out = events.slice(0, i)
+      out.push(...one)
+      for (let k = i + 1; k < events.length; k++) upcastInto(registry, events[k], out)
+      return out
+    }
+    events[i] = one[0]
+  }
+  return events
 }
 
 /** The same, remembering for each event read the index of the stored event it came from (splits share one). */
