@@ -156,7 +156,6 @@ export async function importEvents(store: SqliteEventStore, lines: AsyncIterable
     [string],
     { version: number; event_count: number; first_position: number | null; last_position: number | null; created_at: number | null; updated_at: number | null; state: number; types: string }
   >('SELECT version, event_count, first_position, last_position, created_at, updated_at, state, types FROM streams WHERE stream_id = ?')
-  const byId = db.prepare<[Buffer], { stream_id: string; version: number }>('SELECT stream_id, version FROM events WHERE id = ?')
   const insertAt = db.prepare('INSERT INTO events (position, stream_id, version, type, schema_version, id, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
   const insert = db.prepare('INSERT INTO events (stream_id, version, type, schema_version, id, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
   const upsertStream = db.prepare(
@@ -170,6 +169,8 @@ export async function importEvents(store: SqliteEventStore, lines: AsyncIterable
   db.exec('BEGIN IMMEDIATE')
   let committed = false
   try {
+    // The stream rows read below must count every event (an append may leave them trailing; see schema.ts).
+    store.settleStreams()
     const mode: ImportResult['mode'] = store.head() === 0 ? 'restore' : 'append'
     let lineNo = 0
     let events = 0
@@ -204,16 +205,17 @@ export async function importEvents(store: SqliteEventStore, lines: AsyncIterable
           : { version: 0, count: 0, first: null, last: null, created: null, updated: null, exists: false, types: new Map() }
         streams.set(e.streamId, s)
       }
-      if (mode === 'append' && e.version <= s.version) {
-        const stored = byId.get(e.id)
-        if (stored && stored.stream_id === e.streamId && stored.version === e.version) {
-          skipped++
-          continue
-        }
+      // Into a non-empty store an id may be stored already: as the same event (skipped), or elsewhere (refused below;
+      // an id the store made is not in the id index, so the unique index alone would not see it).
+      const stored = mode === 'append' ? store.findEventById(e.id) : undefined
+      if (stored && stored.stream_id === e.streamId && stored.version === e.version) {
+        skipped++
+        continue
       }
       if (e.version !== s.version + 1) {
         throw lineError(lineNo, `version ${e.version} of stream ${e.streamId} does not follow version ${s.version}`, 'version')
       }
+      if (stored) throw lineError(lineNo, `event id ${bytesToUuid(e.id)} is already stored elsewhere in the log`, 'id')
       let position: number
       try {
         if (mode === 'restore') {
@@ -246,6 +248,8 @@ export async function importEvents(store: SqliteEventStore, lines: AsyncIterable
       upsertStream.run(streamId, categoryOf(streamId), s.version, s.count, s.first, s.last, s.created, s.updated, JSON.stringify(Object.fromEntries(s.types)))
       touched++
     }
+    // Every row now counts the imported events: the settled position moves past them.
+    store.settleStreams()
     db.exec('COMMIT')
     committed = true
     progress.onProgress?.(bytesRead, progress.totalBytes ?? bytesRead)

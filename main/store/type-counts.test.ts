@@ -27,17 +27,12 @@ afterEach(async () => {
 const sortTypes = (rows: Array<{ type: string; events: number }>) => [...rows].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0))
 
 /**
- * The counters the store keeps agree with the log: every stream row's types with a recount, stats() event types
- * with a scan, listStreams({ eventType }) with the streams that have such events (live only, and with deleted ones).
+ * The counters the store keeps agree with the log: stats() event types with a scan, listStreams({ eventType }) with
+ * the streams that have such events (live only, and with deleted ones); and what readers see of every stream while
+ * rows trail the log is what its row says once settled, whose types equal a recount (checkSettledRows).
  */
 async function expectCountsMatchLog(store: SqliteEventStore): Promise<void> {
   const db = store.db
-  const recount = new Map(
-    (db.prepare(TYPE_COUNTS_BY_STREAM).all() as Array<{ stream_id: string; types: string }>).map((r) => [r.stream_id, JSON.parse(r.types) as unknown])
-  )
-  for (const row of db.prepare('SELECT stream_id, types FROM streams').all() as Array<{ stream_id: string; types: string }>) {
-    expect({ stream: row.stream_id, types: JSON.parse(row.types) as unknown }).toEqual({ stream: row.stream_id, types: recount.get(row.stream_id) ?? {} })
-  }
   const scanned = db.prepare('SELECT type, count(*) AS events FROM events GROUP BY type').all() as Array<{ type: string; events: number }>
   const stats = await store.stats()
   expect(sortTypes(stats.eventTypes)).toEqual(sortTypes(scanned))
@@ -57,6 +52,50 @@ async function expectCountsMatchLog(store: SqliteEventStore): Promise<void> {
     }
   }
   expect((await store.listStreams({ eventType: 'NoSuchType' })).total).toBe(0)
+  await checkSettledRows(store)
+}
+
+/**
+ * Settles the rows inside a transaction that is rolled back (the store stays as it was) and checks that readers saw
+ * before what the settled rows say, and that every row's types and event count equal a recount of the log.
+ */
+export async function checkSettledRows(store: SqliteEventStore): Promise<void> {
+  const db = store.db
+  const listed = (await store.listStreams({ includeDeleted: true, limit: 100_000 })).streams
+  const infos = await Promise.all(listed.map((s) => store.streamInfo(s.streamId)))
+  const { categories } = await store.stats()
+  db.exec('BEGIN IMMEDIATE')
+  try {
+    store.settleStreams()
+    expect((db.prepare('SELECT position FROM streams_settled').get() as { position: number }).position).toBe(store.head())
+    const rows = new Map((db.prepare('SELECT * FROM streams').all() as Array<Record<string, unknown> & { stream_id: string; types: string }>).map((r) => [r.stream_id, r]))
+    const recount = new Map(
+      (db.prepare(TYPE_COUNTS_BY_STREAM).all() as Array<{ stream_id: string; types: string }>).map((r) => [r.stream_id, JSON.parse(r.types) as unknown])
+    )
+    const counted = new Map((db.prepare('SELECT stream_id, count(*) AS n FROM events GROUP BY stream_id').all() as Array<{ stream_id: string; n: number }>).map((r) => [r.stream_id, r.n]))
+    expect(listed.map((s) => s.streamId).sort()).toEqual([...rows.keys()].sort())
+    for (const [streamId, row] of rows) {
+      expect({ streamId, types: JSON.parse(row.types) as unknown }).toEqual({ streamId, types: recount.get(streamId) ?? {} })
+      expect({ streamId, events: row.event_count }).toEqual({ streamId, events: counted.get(streamId) ?? 0 })
+    }
+    for (const [i, info] of infos.entries()) {
+      const row = rows.get(listed[i].streamId)!
+      const settled = {
+        streamId: row.stream_id,
+        version: row.version,
+        eventCount: row.event_count,
+        firstPosition: row.first_position,
+        lastPosition: row.last_position,
+        createdAt: row.created_at,
+        updatedAt: row.updated_at
+      }
+      expect(info).toMatchObject(settled)
+      expect(listed[i]).toMatchObject(settled)
+    }
+    expect(await store.stats()).toMatchObject({ categories })
+  } finally {
+    db.exec('ROLLBACK')
+  }
 }
 
 /** Schema version 1 as it was shipped (commit 36a5f85 and before, with the two indexes version 2 drops). */
@@ -115,14 +154,16 @@ function writeV1(file: string, streams: Record<string, string[]>, extra: (db: Da
 const indexes = (db: Database.Database) =>
   (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name)
 
-describe('per-stream type counts (schema 2)', () => {
-  it('a fresh store gets the new layout: streams.types, no type or last-update index', () => {
+describe('per-stream type counts (schema 2 and later)', () => {
+  it('a fresh store gets the new layout: streams.types, no type or last-update index, settled rows, a partial id index', () => {
     const store = open('fresh')
     expect(store.db.pragma('user_version', { simple: true })).toBe(STORE_SCHEMA_VERSION)
-    expect(STORE_SCHEMA_VERSION).toBe(2)
+    expect(STORE_SCHEMA_VERSION).toBe(3)
     expect((store.db.pragma('table_info(streams)') as Array<{ name: string }>).map((c) => c.name)).toContain('types')
     expect(indexes(store.db)).not.toContain('events_type')
     expect(indexes(store.db)).not.toContain('streams_updated')
+    expect(store.db.prepare('SELECT position FROM streams_settled').get()).toEqual({ position: 0 })
+    expect((store.db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'events_id'").get() as { sql: string }).sql).toMatch(/WHERE length\(id\) = 16$/)
     // The stored DDL stays editable by a later migration (a comma in a column comment breaks DROP COLUMN).
     store.db.exec('SAVEPOINT probe; ALTER TABLE streams DROP COLUMN types; ROLLBACK TO probe; RELEASE probe;')
   })
@@ -145,7 +186,7 @@ describe('per-stream type counts (schema 2)', () => {
     )
     const store = open('v1')
     const db = store.db
-    expect(db.pragma('user_version', { simple: true })).toBe(2)
+    expect(db.pragma('user_version', { simple: true })).toBe(3)
     expect(indexes(db)).not.toContain('events_type')
     expect(indexes(db)).not.toContain('streams_updated')
     const types = (id: string) => JSON.parse((db.prepare('SELECT types FROM streams WHERE stream_id = ?').get(id) as { types: string }).types) as unknown
@@ -170,7 +211,7 @@ describe('per-stream type counts (schema 2)', () => {
 
     // Opening again (and by a second connection) changes nothing.
     const again = open('v1')
-    expect(again.db.pragma('user_version', { simple: true })).toBe(2)
+    expect(again.db.pragma('user_version', { simple: true })).toBe(3)
     await expectCountsMatchLog(again)
   })
 

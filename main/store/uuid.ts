@@ -25,6 +25,38 @@ export function uuidv7Bytes(now = Date.now()): Buffer {
   return bytes
 }
 
+/** The largest position an id made by the SQLite store carries (40 bits); later events get plain UUIDv7s. */
+export const MAX_ID_POSITION = 2 ** 40 - 1
+
+/**
+ * The id the SQLite store gives an event appended without one, as stored: a UUIDv7 whose 48-bit time is the
+ * event's recording time in ms and whose other 74 bits are the event's position (40 bits, right after the version
+ * nibble, so ids of one millisecond sort by position) and 34 random bits; then a 17th byte, 0. The position finds
+ * the event by its id without an index entry: the id index holds 16-byte ids only, and bytesToUuid reads the first
+ * 16 bytes. Returns null when the time or the position does not fit.
+ */
+export function positionalIdBytes(time: number, position: number): Buffer | null {
+  if (!(time >= 0 && time < 2 ** 48) || !(position >= 1 && position <= MAX_ID_POSITION) || !Number.isInteger(time)) return null
+  const bytes = Buffer.allocUnsafe(17)
+  bytes.writeUIntBE(time, 0, 6)
+  randomBytes10(bytes, 7)
+  const high = Math.floor(position / 2 ** 22) // 18 bits: the version nibble's 4, byte 7, the variant's 6
+  bytes[6] = 0x70 | (high >>> 14)
+  bytes[7] = (high >>> 6) & 0xff
+  bytes[8] = 0x80 | (high & 0x3f)
+  const low = position % 2 ** 22
+  bytes[9] = low >>> 14
+  bytes[10] = (low >>> 6) & 0xff
+  bytes[11] = ((low & 0x3f) << 2) | (bytes[11] & 0x03)
+  bytes[16] = 0
+  return bytes
+}
+
+/** The position a positional id carries (positionalIdBytes); any 16 bytes give some number. */
+export function positionOfId(id: Uint8Array): number {
+  return ((id[6] & 0x0f) * 2 ** 14 + id[7] * 2 ** 6 + (id[8] & 0x3f)) * 2 ** 22 + id[9] * 2 ** 14 + id[10] * 2 ** 6 + (id[11] >>> 2)
+}
+
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export function isUuid(text: string): boolean {
