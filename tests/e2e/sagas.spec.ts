@@ -185,6 +185,8 @@ test('branch and inject: a PaymentDeclined, then a new order, on a scratch copy 
   await page.getByTestId('fault-every-attempt').uncheck()
   const orderId = await startRun(page)
   await expect(node(page, 'step:charge-payment')).toHaveAttribute('data-state', 'sent')
+  // The timeline has caught up with the graph (it is read after the instance event) before it is counted.
+  await expect(page.getByTestId('saga-timeline')).toContainText('charge-payment sent')
   const timelineLength = await page.getByTestId('saga-timeline').locator('li.entry').count()
 
   await page.getByTestId('branch-from-instance').click()
