@@ -15,7 +15,11 @@ let lastReport = 0
 
 runTask(task, {
   watch: new Float64Array(watch),
-  isCancelled: () => Atomics.load(cancelFlag, 0) === 1,
+  // Between batches a job asks whether it is cancelled: a paused job waits there until resumed or cancelled.
+  isCancelled: () => {
+    while (Atomics.load(cancelFlag, 1) === 1 && Atomics.load(cancelFlag, 0) !== 1) Atomics.wait(cancelFlag, 1, 1, 500)
+    return Atomics.load(cancelFlag, 0) === 1
+  },
   onProgress: (done, total) => {
     const now = Date.now()
     if (now - lastReport < 100 && done !== total) return

@@ -6,11 +6,14 @@ import { workerScript } from './worker-path'
 export interface RunningJob {
   result: Promise<unknown>
   cancel(): void
+  /** Holds the job at its next check between batches until resumed (jobs that poll for cancel also pause there). */
+  pause?(paused: boolean): void
 }
 
 /** Runs a task in a worker thread, off the main thread, with progress and cancel. */
 export function runInWorker(task: JobTask, onProgress: (done: number, total: number | null) => void, userCodeTimeoutMs = 10_000): RunningJob {
-  const cancel = new SharedArrayBuffer(4)
+  // Slot 0: cancel; slot 1: paused.
+  const cancel = new SharedArrayBuffer(8)
   const flag = new Int32Array(cancel)
   // Slot 0: when the job's current call into user code started; a call that runs too long stops the job.
   const watch = new Float64Array(new SharedArrayBuffer(8))
@@ -47,5 +50,15 @@ export function runInWorker(task: JobTask, onProgress: (done: number, total: num
       if (!settled) reject(new RpcError('Internal', `The job worker exited with code ${code} before finishing`))
     })
   }).finally(() => void worker.terminate())
-  return { result, cancel: () => Atomics.store(flag, 0, 1) }
+  return {
+    result,
+    cancel: () => {
+      Atomics.store(flag, 0, 1)
+      Atomics.notify(flag, 1)
+    },
+    pause: (paused) => {
+      Atomics.store(flag, 1, paused ? 1 : 0)
+      Atomics.notify(flag, 1)
+    }
+  }
 }

@@ -43,7 +43,7 @@ interface Entry {
   engine: ProjectionEngine
   paused: boolean
   fault: ProjectionFault | null
-  job: { kind: string; done: number; total: number | null; running: RunningJob } | null
+  job: { kind: string; done: number; total: number | null; running: RunningJob; paused: boolean } | null
   pumping: boolean
   again: boolean
   /** Events per second, smoothed over batches. */
@@ -162,7 +162,7 @@ export class ProjectionManager {
       lagMs: next && position < head ? Math.max(Date.now() - next.recorded_at, 0) : 0,
       throughput: Math.round(e.throughput),
       fault: e.fault,
-      job: e.job ? { kind: e.job.kind, done: e.job.done, total: e.job.total } : null,
+      job: e.job ? { kind: e.job.kind, done: e.job.done, total: e.job.total, paused: e.job.paused } : null,
       shadow: shadow ? { position: shadow.position, ready: e.job?.kind !== 'shadow', fault: shadowFault } : null,
       tables: Object.keys(e.descriptor.tables).map((t) => {
         const sqlName = sqlTableName(name, t)
@@ -376,6 +376,13 @@ export class ProjectionManager {
 
   pause(name: string): ProjectionStatus {
     const e = this.entry(name)
+    // A rebuild, shadow run or catch-up in progress is held where it is, between two batches.
+    if (e.job?.running.pause) {
+      e.job.running.pause(true)
+      e.job.paused = true
+      this.emitStatus(name)
+      return this.status(name)
+    }
     e.paused = true
     e.engine.setStatus('paused')
     return this.status(name)
@@ -383,6 +390,12 @@ export class ProjectionManager {
 
   resume(name: string): ProjectionStatus {
     const e = this.entry(name)
+    if (e.job?.paused) {
+      e.job.running.pause?.(false)
+      e.job.paused = false
+      this.emitStatus(name)
+      return this.status(name)
+    }
     e.paused = false
     e.engine.setStatus('running')
     void this.pump(name)
@@ -447,7 +460,7 @@ export class ProjectionManager {
       e.job.total = total
       this.emitter.emit('progress', { projection: name, kind: mode, done, total })
     })
-    e.job = { kind: mode, done: 0, total: null, running }
+    e.job = { kind: mode, done: 0, total: null, running, paused: false }
     this.emitStatus(name)
     return (running.result as Promise<ProjectionJobResult>).finally(() => {
       e.job = null

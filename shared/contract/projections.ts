@@ -67,7 +67,7 @@ export const projectionStatus = z.object({
   throughput: z.number(),
   fault: projectionFault.nullable(),
   /** A rebuild or shadow job in progress. */
-  job: z.object({ kind: z.string(), done: z.number(), total: z.number().nullable() }).nullable(),
+  job: z.object({ kind: z.string(), done: z.number(), total: z.number().nullable(), paused: z.boolean().default(false) }).nullable(),
   /** The shadow run: its position, whether it finished, and the event it faulted on (if it did). */
   shadow: z.object({ position: z.number().int(), ready: z.boolean(), fault: projectionFault.nullable() }).nullable(),
   tables: z.array(z.object({ name: z.string(), sqlName: z.string(), rows: z.number().int() }))
@@ -154,7 +154,7 @@ export const projectionsService = defineService({
     describe: method('A projection: its definition and status', byName, z.object({ descriptor: projectionDescriptor, status: projectionStatus })),
     /** Rebuilds from position 0 as a job off the main thread (replaces the live tables when it finishes). */
     rebuild: method('Rebuilds a projection from zero as a job', byName, projectionStatus),
-    /** Stops following the log. */
+    /** Stops following the log; during a rebuild, shadow run or catch-up, holds that job between two batches. */
     pause: method('Pauses a projection', byName, projectionStatus),
     resume: method('Resumes a paused projection', byName, projectionStatus),
     /** Empties the read model and starts again from position 0. */

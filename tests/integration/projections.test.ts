@@ -122,6 +122,23 @@ describe('projections in a workspace', () => {
     await manager.rebuild('orders')
   })
 
+  it('holds a rebuild between two batches while paused, and finishes it when resumed', async () => {
+    const rebuilt = manager.rebuild('orders')
+    const paused = manager.pause('orders')
+    expect(paused).toMatchObject({ state: 'rebuilding', job: { kind: 'rebuild', paused: true } })
+    const shadow = () => (workspace.store.db.prepare("SELECT position FROM projection_checkpoints WHERE projection = ?").get('orders__shadow') as { position: number } | undefined)?.position ?? 0
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    const held = shadow()
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    expect(shadow()).toBe(held)
+    expect(held).toBeLessThan(workspace.store.head())
+    expect(manager.status('orders')).toMatchObject({ state: 'rebuilding', job: { paused: true } })
+    expect(manager.resume('orders').job).toMatchObject({ paused: false })
+    const result = await rebuilt
+    expect(result).toMatchObject({ mode: 'rebuild', promoted: true })
+    expect(manager.status('orders')).toMatchObject({ job: null, position: workspace.store.head() })
+  })
+
   it('checks pass a deterministic, idempotent projection and flag bad ones at the first offending event', async () => {
     // ordersProjection counts orders per customer: not idempotent (a repeated OrderPlaced counts twice).
     expect(await manager.check('orders', 'determinism')).toMatchObject({ passed: true, firstOffending: null })

@@ -32,7 +32,7 @@ export function pushSample(samples: number[] | undefined, value: number): number
 /** A status event with the progress events seen since folded in: progress is newer for the job's counts. */
 export function withProgress(status: ProjectionStatus, progress: { kind: string; done: number; total: number | null } | undefined): ProjectionStatus {
   if (!status.job || !progress || progress.kind !== status.job.kind || progress.done < status.job.done) return status
-  return { ...status, job: { kind: progress.kind, done: progress.done, total: progress.total } }
+  return { ...status, job: { ...status.job, kind: progress.kind, done: progress.done, total: progress.total } }
 }
 
 /**
@@ -73,7 +73,7 @@ export const useProjectionsStore = defineStore('projections', () => {
   function onProgress(p: { projection: string; kind: string; done: number; total: number | null }): void {
     progress.set(p.projection, { kind: p.kind, done: p.done, total: p.total })
     const s = byName.value[p.projection]
-    if (s) apply({ ...s, job: s.job && s.job.kind === p.kind ? s.job : { kind: p.kind, done: p.done, total: p.total } })
+    if (s) apply({ ...s, job: s.job && s.job.kind === p.kind ? s.job : { kind: p.kind, done: p.done, total: p.total, paused: false } })
   }
 
   async function load(): Promise<void> {
