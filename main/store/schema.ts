@@ -15,13 +15,13 @@ export const STORE_SCHEMA_VERSION = 3
 // database is migrated on open, in one transaction (migrateToV2, migrateToV3, then the DDL below, which settles every
 // row at the head of the log).
 //
-// Stream rows settle in bulk. An append writes the stream's row only when it creates the stream, revives a
-// soft-deleted one or brings a type the row does not list yet; otherwise the row's version, event_count,
-// last_position, updated_at and type counts may trail the log, for events after streams_settled.position only. About
-// every SETTLE_EVERY events (sqlite-store.ts) an append settles all rows at once, and readers add the newest events
-// of a trailing stream themselves (its version is the largest in events_stream_version). What every reader relies on
-// is always current in the row: that the stream exists, its category, state, metadata, created_at, first_position
-// and the set of its types.
+// Stream rows settle in bulk. An append writes the stream's row only when it creates the stream or revives a
+// soft-deleted one; otherwise the row's version, event_count, last_position, updated_at and types may trail the log,
+// for events after streams_settled.position only. About every SETTLE_EVERY events (sqlite-store.ts) an append
+// settles all rows at once, and readers add what a row trails themselves: a stream's version is the largest in
+// events_stream_version, and the events after the settled position are few enough to read (type filters, type
+// counts). What the row always has current: that the stream exists, its category, state, metadata, created_at and
+// first_position.
 //
 // Why (measured, single-event appends to 500 streams, SQL alone against the raw floor's, CPU time): the row's page and
 // the id index's page are each a WAL frame more per commit, about 6 µs of the floor's 27-30 µs. Row and index each
@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS streams (
   metadata TEXT NOT NULL DEFAULT '{}',
   -- 1 when metadata or a delete hides any event of the stream
   restricted INTEGER NOT NULL DEFAULT 0,
-  -- {type: count} of the events stored in the stream up to version: every type of the stream is listed; the counts of a trailing row settle later (no commas here: DROP COLUMN cuts at the last comma before a column)
+  -- {type: count} of the events stored in the stream up to version (a trailing row settles later; no commas here: DROP COLUMN cuts at the last comma before a column)
   types TEXT NOT NULL DEFAULT '{}'
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS streams_category ON streams(category);
@@ -78,10 +78,12 @@ CREATE TABLE IF NOT EXISTS store_maintenance (
 );
 INSERT OR IGNORE INTO store_maintenance (id, allow_delete) VALUES (1, 0);
 
--- Every stream row counts every event at or before this position (see the note on settling above).
+-- Every stream row counts every event at or before this position (see the note on settling above); trailing is 1
+-- once an append after it has left a row trailing, 0 when none has (readers and settles then skip the events after it).
 CREATE TABLE IF NOT EXISTS streams_settled (
   id INTEGER PRIMARY KEY CHECK (id = 1),
-  position INTEGER NOT NULL
+  position INTEGER NOT NULL,
+  trailing INTEGER NOT NULL DEFAULT 0
 );
 INSERT OR IGNORE INTO streams_settled (id, position) VALUES (1, (SELECT coalesce(max(position), 0) FROM events));
 
