@@ -502,9 +502,9 @@ export class SqliteEventStore implements EventStore {
 
   /**
    * The ids to store. An event without an id gets one that carries its position (uuid.ts, positionalIdBytes); when a
-   * given id has the same millisecond (appendHead says), one range read of the id index checks that none equals them. A 16-byte id (given, or a plain UUIDv7
-   * when a position does not fit) is checked against the ids the store made, which the id index does not hold: only
-   * the event at the position the id would carry can have it.
+   * given id has the same millisecond (appendHead says), one range read of the id index checks that none equals
+   * them. A 16-byte id (given, or a plain UUIDv7 when a position does not fit) is checked against the ids the store
+   * made, which the id index does not hold: only the event at the position the id would carry can have it.
    */
   private idsFor(streamId: string, prepared: PreparedEvent[], now: number, firstPosition: number, head: number, givenThisMs: boolean): Buffer[] {
     const count = prepared.length
