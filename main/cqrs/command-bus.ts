@@ -3,7 +3,7 @@ import type { CommandOutcome, DeciderInfo } from '../../shared/contract/commands
 import type { AppendResult, ExpectedVersion, NewEvent, RecordedEvent } from '../../shared/model/events'
 import { RpcError } from '../../shared/rpc/errors'
 import type { SqliteEventStore } from '../store/sqlite-store'
-import { readStreamEvents } from '../replay/read-path'
+import { readStreamEvents, readStreamEventsJson } from '../replay/read-path'
 import { seedOf } from '../sandbox/runtime/seed'
 import { uuidFromName } from '../store/uuid'
 import { CommandLog } from './command-log'
@@ -30,7 +30,6 @@ export interface SendCommand {
 }
 
 type HandleAnswer =
-  | { outcome: 'prepared'; streamId: string }
   | { outcome: 'unknown-command'; commands: string[] }
   | { outcome: 'invalid'; issues: Array<{ path: string; message: string }> }
   | { outcome: 'rejected'; streamId: string; version: number | null; rule: string; message: string }
@@ -39,13 +38,24 @@ type HandleAnswer =
       streamId: string
       /** The stream version the decision was made at (null when the bus folded the events itself). */
       version: number | null
-      state: unknown
+      /** The state decided on, for the bus's cache; absent when the sandbox decided on state it kept itself. */
+      state?: unknown
       events: Array<{ type: string; data: Record<string, unknown>; metadata?: Record<string, unknown>; schemaVersion?: number }>
     }
 
 interface CachedState {
   version: number
   state: unknown
+}
+
+/** An append the sandbox has not been told about, also as JSON text for runners that take requests as text. */
+interface Advance {
+  file: string
+  exportName: string
+  streamId: string
+  fromVersion: number
+  events: RecordedEvent[]
+  text: string
 }
 
 const MAX_RETRIES = 5
@@ -62,7 +72,7 @@ export class CommandBus {
   /** Folded state per stream, so a command folds only the events it has not seen. Cleared when code changes. */
   private readonly states = new Map<string, CachedState>()
   /** Appends the sandbox has not been told about yet; they ride along with the next command. */
-  private readonly advances: Array<{ file: string; exportName: string; streamId: string; fromVersion: number; events: RecordedEvent[] }> = []
+  private readonly advances: Advance[] = []
 
   constructor(
     private readonly store: SqliteEventStore,
@@ -106,19 +116,20 @@ export class CommandBus {
     const where = `${decider.name}.${input.command}`
     const command = { type: input.command, data: input.data, metadata }
 
-    // One crossing when the sandbox kept the stream's state from the last command and the stream has not moved
-    // since; otherwise load what is new and fold it (a second crossing).
+    // One crossing when the sandbox decided on state it kept (or on the initial state, for a stream it has not seen)
+    // at the stream's current version; otherwise load what is new and fold it (a second crossing).
     const now = input.now ?? Date.now()
-    const seed = seedOf(`${commandId}`)
+    const request = { op: 'decider.command', file: decider.file, exportName: decider.exportName, command, clock: now, seed: seedOf(commandId) }
+    const advances = this.advances.splice(0)
     const first = (
-      await this.runner.call<HandleAnswer>(
-        { op: 'decider.command', file: decider.file, exportName: decider.exportName, command, clock: now, seed, advances: this.advances.splice(0) },
-        where
-      )
+      this.runner.callText
+        ? // The stored events go in as the store's own JSON text, not stringified again.
+          await this.runner.callText<HandleAnswer>(`${JSON.stringify(request).slice(0, -1)},"advances":[${advances.map((a) => a.text).join(',')}]}`, where)
+        : await this.runner.call<HandleAnswer>({ ...request, advances }, where)
     ).result
-    if (first.outcome !== 'prepared' && first.outcome !== 'decided' && first.outcome !== 'rejected') this.throwInvalid(first, decider, input)
+    if (first.outcome !== 'decided' && first.outcome !== 'rejected') this.throwInvalid(first, decider, input)
     const streamId = first.streamId
-    let answer: HandleAnswer | null = (first.outcome === 'decided' || first.outcome === 'rejected') && first.version === this.store.streamVersion(streamId) ? first : null
+    let answer: HandleAnswer | null = first.version === this.store.streamVersion(streamId) ? first : null
     for (let attempt = 0; ; attempt++) {
       if (!answer) {
         const cached = this.states.get(streamId)
@@ -132,7 +143,7 @@ export class CommandBus {
       }
       if (answer.outcome !== 'decided') this.throwInvalid(answer, decider, input)
       const version = answer.version ?? 0
-      this.remember(streamId, { version, state: answer.state })
+      if (answer.state !== undefined) this.remember(streamId, { version, state: answer.state })
       if (answer.events.length === 0) {
         const outcome: CommandOutcome = { outcome: 'accepted', commandId, streamId, events: [], repeated: false }
         if (input.idempotencyKey) this.log.remember(input.idempotencyKey, outcome)
@@ -141,12 +152,15 @@ export class CommandBus {
       try {
         const result = await this.append(
           streamId,
-          answer.events.map((e, i) => ({ id: uuidFromName(`${commandId}#${i}`), type: e.type, data: e.data, schemaVersion: e.schemaVersion, metadata: { ...e.metadata, ...metadata } })),
+          answer.events.map((e, i) => ({ id: uuidFromName(`${commandId}#${i}`), type: e.type, data: e.data, schemaVersion: e.schemaVersion, metadata: { ...e.metadata, ...metadata, commandType: `${decider.name}.${input.command}` } })),
           { expectedVersion: version }
         )
-        const stored = this.store.readAllSync({ from: result.firstPosition!, limit: answer.events.length, filter: { streamId } }).events
+        // What was stored (or, for a command sent again, stored the first time), read by stream version.
+        const { json } = readStreamEventsJson(this.store, streamId, result.nextExpectedVersion - answer.events.length + 1, result.nextExpectedVersion)
+        const stored = JSON.parse(json) as RecordedEvent[]
         // The sandbox moves its kept state past this append with the next command it gets.
-        this.advances.push({ file: decider.file, exportName: decider.exportName, streamId, fromVersion: version, events: stored })
+        const text = `{"file":${JSON.stringify(decider.file)},"exportName":${JSON.stringify(decider.exportName)},"streamId":${JSON.stringify(streamId)},"fromVersion":${version},"events":${json}}`
+        this.advances.push({ file: decider.file, exportName: decider.exportName, streamId, fromVersion: version, events: stored, text })
         if (this.advances.length > 100) this.advances.splice(0, this.advances.length - 100)
         const outcome: CommandOutcome = { outcome: 'accepted', commandId, streamId, events: stored, repeated: false }
         if (input.idempotencyKey) this.log.remember(input.idempotencyKey, outcome)

@@ -1,4 +1,4 @@
-import type { SandboxContext } from '../sandbox/context'
+import { readAnswer, type SandboxContext } from '../sandbox/context'
 import { userCodeError } from '../sandbox/sandbox'
 
 /** Calls into loaded user code: the Sandbox (a worker) in the app, a SandboxContext in the same thread inside jobs. */
@@ -11,9 +11,9 @@ export interface CodeRunner {
 /** A CodeRunner over a context in this thread (used inside job workers, which are already off the main thread). */
 export function inThreadRunner(context: SandboxContext): CodeRunner {
   const callText = async <T>(request: string, where: string) => {
-    const answer = context.call(request)
+    const answer = readAnswer(context.answer(request))
     if (!answer.ok) throw userCodeError(answer.failure, where)
-    return { result: JSON.parse(answer.result) as T, logs: answer.logs }
+    return { result: answer.result as T, logs: answer.logs }
   }
   return {
     call: <T>(request: Record<string, unknown>, where: string) => callText<T>(JSON.stringify(request), where),

@@ -20,7 +20,46 @@ export interface UserCodeFailure {
 
 export type CallOutcome = { ok: true; result: string; logs: string[] } | { ok: false; failure: UserCodeFailure }
 
-const WRAP_PREFIX = (file: string) => `__esw_define(${JSON.stringify(file)}, function (module, exports, require) {`
+/** An answer read from its JSON text: the result as a value (plain data of the reading thread's realm). */
+export type ParsedOutcome = { ok: true; result: unknown; logs: string[] } | { ok: false; failure: UserCodeFailure }
+
+const SUCCESS_PREFIX = '{"ok":true,'
+
+/**
+ * Reads the text `SandboxContext.answer` gives. The text may come from user code (the context's JSON can be
+ * replaced), so anything that is not a well-formed answer becomes a failure, never an exception.
+ */
+export function readAnswer(text: string): ParsedOutcome {
+  let parsed: { ok?: unknown; result?: unknown; logs?: unknown; failure?: UserCodeFailure }
+  try {
+    parsed = JSON.parse(text) as typeof parsed
+  } catch {
+    parsed = {}
+  }
+  if (parsed && parsed.ok === true) return { ok: true, result: parsed.result ?? null, logs: Array.isArray(parsed.logs) ? parsed.logs.map(String) : [] }
+  if (parsed && parsed.ok === false && parsed.failure && typeof parsed.failure === 'object') return { ok: false, failure: parsed.failure }
+  return { ok: false, failure: malformed() }
+}
+
+function malformed(): UserCodeFailure {
+  return { kind: 'error', name: 'Error', message: 'the sandbox answered with something other than its JSON answer', location: null, stack: '', logs: [] }
+}
+
+/** Builtins of the context handed to the prelude as locals (not Date: the prelude replaces it on the global). */
+const PRELUDE_LOCALS = [
+  'Object', 'Array', 'JSON', 'Math', 'String', 'Number', 'Boolean', 'Symbol', 'Map', 'Set', 'WeakMap', 'WeakSet', 'Error', 'TypeError',
+  'RangeError', 'SyntaxError', 'Promise', 'Reflect', 'RegExp', 'Function', 'BigInt', 'Proxy', 'parseInt', 'parseFloat', 'isNaN', 'isFinite',
+  'encodeURIComponent', 'decodeURIComponent', 'globalThis'
+].join(', ')
+
+/**
+ * The built-ins user code reads most, bound once per file as variables of an enclosing function: in a vm context a
+ * global name is looked up through the context's interceptors on every use, a closure variable is not. The module
+ * body sits in an inner function, so a file may still declare its own variable of the same name.
+ */
+const INTRINSICS = 'Object, Array, JSON, Math, Number, String, Boolean, Date, Map, Set, WeakMap, WeakSet, Symbol, Error, TypeError, RangeError, RegExp, Reflect, Promise, parseInt, parseFloat, isNaN, isFinite, console'
+const WRAP_PREFIX = (file: string) => `__esw_define(${JSON.stringify(file)}, (function (${INTRINSICS}) { return function (module, exports, require) {`
+const WRAP_SUFFIX = `\n}})(${INTRINSICS}))`
 
 /**
  * One vm context holding the prelude (zod + the workbench module + the dispatcher) and the workspace's
@@ -46,7 +85,9 @@ export class SandboxContext {
       codeGeneration: { strings: false, wasm: false },
       microtaskMode: 'afterEvaluate'
     })
-    new vm.Script(prelude, { filename: 'workbench-prelude.js' }).runInContext(this.context)
+    // The builtins the prelude uses most are bound as parameters of a wrapper: inside a vm context a global name is
+    // looked up through the context's interceptors on every use, a parameter is a plain local.
+    new vm.Script(`(function (${PRELUDE_LOCALS}) {${prelude}\n})(${PRELUDE_LOCALS})`, { filename: 'workbench-prelude.js' }).runInContext(this.context)
     this.dispatch = new vm.Script('__esw_dispatch(__esw_request)', { filename: 'workbench-dispatch.js' })
   }
 
@@ -63,7 +104,7 @@ export class SandboxContext {
     this.maps.set(file, { map: new TraceMap(out.map), prefix: prefix.length })
     this.watch[0] = Date.now()
     try {
-      new vm.Script(`${prefix}${out.code}\n})`, { filename: file }).runInContext(this.context)
+      new vm.Script(`${prefix}${out.code}${WRAP_SUFFIX}`, { filename: file }).runInContext(this.context)
       return { ok: true }
     } catch (error) {
       return { ok: false, failure: this.describe(error) }
@@ -74,22 +115,41 @@ export class SandboxContext {
 
   /** Runs one request through the dispatcher; the request and the answer are JSON text. */
   call(request: string): CallOutcome {
+    const answer = readAnswer(this.answer(request))
+    return answer.ok ? { ok: true, result: JSON.stringify(answer.result), logs: answer.logs } : answer
+  }
+
+  /**
+   * Runs one request through the dispatcher and gives its answer as JSON text for `readAnswer`: a success is the
+   * dispatcher's own text, passed on without being parsed here; a failure is read here, where the source maps are,
+   * and given as `{"ok":false,"failure":…}`.
+   */
+  answer(request: string): string {
     ;(this.context as Record<string, unknown>).__esw_request = request
     let answer: unknown
     this.watch[0] = Date.now()
     try {
       answer = this.dispatch.runInContext(this.context)
     } catch (error) {
-      return { ok: false, failure: this.describe(error) }
+      return JSON.stringify({ ok: false, failure: this.describe(error) })
     } finally {
       this.watch[0] = 0
       ;(this.context as Record<string, unknown>).__esw_request = undefined
     }
-    if (typeof answer !== 'string') return { ok: false, failure: this.describe(new Error('the sandbox answered with something other than text')) }
-    const parsed = JSON.parse(answer) as { ok: boolean; result?: unknown; error?: { name: string; message: string; stack: string }; logs: string[] }
-    if (parsed.ok) return { ok: true, result: JSON.stringify(parsed.result ?? null), logs: parsed.logs }
-    const e = parsed.error!
-    return { ok: false, failure: { kind: 'error', name: e.name, message: e.message, stack: e.stack, location: this.locate(e.stack), logs: parsed.logs } }
+    if (typeof answer !== 'string') return JSON.stringify({ ok: false, failure: this.describe(new Error('the sandbox answered with something other than text')) })
+    if (answer.startsWith(SUCCESS_PREFIX)) return answer
+    let parsed: { ok?: unknown; error?: { name?: unknown; message?: unknown; stack?: unknown }; logs?: unknown }
+    try {
+      parsed = JSON.parse(answer) as typeof parsed
+    } catch {
+      return JSON.stringify({ ok: false, failure: malformed() })
+    }
+    if (!parsed || parsed.ok !== false || !parsed.error) return JSON.stringify({ ok: false, failure: malformed() })
+    const e = parsed.error
+    const stack = typeof e.stack === 'string' ? e.stack : ''
+    const logs = Array.isArray(parsed.logs) ? parsed.logs.map(String) : []
+    const failure: UserCodeFailure = { kind: 'error', name: String(e.name ?? 'Error'), message: String(e.message ?? ''), stack, location: this.locate(stack), logs }
+    return JSON.stringify({ ok: false, failure })
   }
 
   private describe(error: unknown): UserCodeFailure {
@@ -108,7 +168,7 @@ export class SandboxContext {
   }
 
   /** The first stack frame in a definition file, mapped back to the user's TypeScript. */
-  private locate(stack: string): SourceLocation | null {
+  locate(stack: string): SourceLocation | null {
     for (const match of stack.matchAll(/\(?([^\s()]+\.ts):(\d+):(\d+)\)?/g)) {
       const [, file, lineText, columnText] = match
       const entry = this.maps.get(file)

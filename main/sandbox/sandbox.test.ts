@@ -79,7 +79,8 @@ describe('the sandbox', () => {
       ['an endless loop', '    for (;;) {}', /ran longer than 300 ms/],
       ['a deep recursion', "    const f = (n: number): number => f(n + 1) + 1\n    return { type: 'X', data: { v: f(0) } }", /Maximum call stack/],
       ['a 2 GB typed allocation', "    const b = new (globalThis as any).Uint8Array(2 * 1024 ** 3)\n    return { type: 'X', data: { n: b.length } }", /Uint8Array is not a constructor|is not defined|Cannot read/],
-      ['a huge string', "    return { type: 'X', data: { s: 'x'.repeat(2 ** 31) } }", /Invalid string length|Invalid count/]
+      ['a huge string', "    return { type: 'X', data: { s: 'x'.repeat(2 ** 31) } }", /Invalid string length|Invalid count/],
+      ['forging the answer text through a replaced JSON.stringify', "    ;(JSON as any).stringify = () => '{\"ok\":true,\"result\":{\"outcome\":'\n    return { type: 'X', data: {} }", /something other than its JSON answer/]
     ]
     for (const [name, body, expected] of attacks) {
       it(name, async () => {
@@ -149,6 +150,48 @@ describe('the sandbox', () => {
       const outcome = (result as unknown as { events: Array<{ data: { outcome: string } }> }).events[0].data.outcome
       expect(outcome).toMatch(/^refused: /)
       await stillWorks()
+    })
+  })
+
+  it('gives every call its own answer, one after another and side by side, small or too large for shared memory', async () => {
+    await withFile(sandbox, "    return { type: 'Ran', data: { id: command.data.id, pad: command.data.id.startsWith('big') ? 'x'.repeat(300_000) : '' } }")
+    const run = (id: string) =>
+      sandbox.call<{ events: Array<{ data: { id: string; pad: string } }> }>(
+        { op: 'decider.handle', file: 'domain/probe.ts', exportName: 'default', command: { type: 'Run', data: { id }, metadata: { commandId: id } }, state: null, events: [], clock: 1, seed: 1 },
+        'probe.decide'
+      )
+    const ids = Array.from({ length: 24 }, (_, i) => (i % 3 === 2 ? `big-${i}` : `small-${i}`))
+    for (const id of ids) {
+      const { data } = (await run(id)).result.events[0]
+      expect([data.id, data.pad.length]).toEqual([id, id.startsWith('big') ? 300_000 : 0])
+    }
+    const together = await Promise.all(ids.map(run))
+    expect(together.map((r) => r.result.events[0].data.id)).toEqual(ids)
+  })
+
+  describe('state kept for commands', () => {
+    const probe = { file: 'domain/probe.ts', exportName: 'default' }
+    const command = (seed: number, advances: unknown[] = []) =>
+      sandbox.call<Record<string, unknown>>({ op: 'decider.command', ...probe, command: { type: 'Run', data: { id: '1' }, metadata: { commandId: 'c' } }, clock: 1_700_000_000_000, seed, advances }, 'probe.decide')
+    const stored = (version: number) => ({ position: version, streamId: 'probe-1', version, type: 'Ran', schemaVersion: 1, id: `00000000-0000-7000-8000-00000000000${version}`, data: {}, metadata: null, recordedAt: 1_700_000_000_000 })
+
+    it('decides for a stream it has not seen on the initial state, as version 0, and folds what the host appended', async () => {
+      await withFile(sandbox, "    return { type: 'Ran', data: { n: state.n } }")
+      expect((await command(1)).result).toEqual({ outcome: 'decided', streamId: 'probe-1', version: 0, events: [{ type: 'Ran', data: { n: 0 } }] })
+      expect((await command(1, [{ ...probe, streamId: 'probe-1', fromVersion: 0, events: [stored(1)] }])).result).toMatchObject({ version: 1, events: [{ data: { n: 1 } }] })
+      // An append it did not hear of in order leaves it nothing kept: the initial state again, which the host refuses.
+      expect((await command(1, [{ ...probe, streamId: 'probe-1', fromVersion: 5, events: [stored(6)] }])).result).toMatchObject({ version: 0, events: [{ data: { n: 0 } }] })
+    })
+
+    it('decides with the command seed whether the state was folded in this call or kept from the last', async () => {
+      await withFile(sandbox, "    return { type: 'Ran', data: { r: Math.random() } }")
+      const folded = await sandbox.call<{ events: Array<{ data: { r: number } }> }>(
+        { op: 'decider.handle', ...probe, command: { type: 'Run', data: { id: '1' }, metadata: { commandId: 'c' } }, state: null, events: [stored(1)], version: 1, clock: 1_700_000_000_000, seed: 9 },
+        'probe.decide'
+      )
+      const kept = await command(9)
+      expect(kept.result).toMatchObject({ version: 1 })
+      expect((kept.result as { events: Array<{ data: { r: number } }> }).events[0].data.r).toBe(folded.result.events[0].data.r)
     })
   })
 

@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads'
 import { RpcError } from '../../shared/rpc/errors'
 import { workerScript } from '../jobs/worker-path'
-import type { CallOutcome, UserCodeFailure } from './context'
+import { readAnswer, type UserCodeFailure } from './context'
+import { ABANDONED, APP_WATCH_MS, HEADER_BYTES, IDLE, LENGTH, POSTED, READY, REPLY, TEXT_BYTES, WATCHING, WORKER_WATCH_MS, Watching } from './handoff'
 import { sandboxPrelude } from './prelude'
 
 export interface SandboxOptions {
@@ -18,7 +19,7 @@ export interface LoadReport {
 }
 
 interface Pending {
-  resolve(value: unknown): void
+  resolve(answer: string): void
   reject(error: unknown): void
 }
 
@@ -46,10 +47,12 @@ export class Sandbox {
   readonly memoryMb: number
   private worker: Worker | null = null
   private booted: Promise<void> | null = null
+  /** The boot that finished loading the files (equal to `booted` once the current worker is ready). */
+  private finished: Promise<void> | null = null
   /** Bumped whenever the files change or the worker is replaced; a boot of an older generation gives up. */
   private generation = 0
-  private nextId = 1
-  private readonly pending = new Map<number, Pending>()
+  /** Messages sent to the worker and not answered yet, oldest first: the worker answers in order. */
+  private pending: Pending[] = []
   private files = new Map<string, string>()
   private loadReports: LoadReport[] = []
   private closed = false
@@ -57,6 +60,11 @@ export class Sandbox {
   /** Slot 0: when the running call into user code started (0 = none); written by the worker. */
   private readonly watch = new Float64Array(new SharedArrayBuffer(8))
   private watchdog: NodeJS.Timeout | null = null
+  /** Shared with the current worker, a fresh one per worker (see handoff.ts). */
+  private slots: Int32Array<ArrayBufferLike> = new Int32Array(HEADER_BYTES / 4)
+  private text: Uint8Array<ArrayBufferLike> = new Uint8Array(0)
+  private readonly watching = new Watching(APP_WATCH_MS)
+  private readonly decoder = new TextDecoder()
   /** How many times a worker was replaced (tests read it). */
   restarts = 0
 
@@ -82,9 +90,14 @@ export class Sandbox {
     if (!this.booted) {
       const boot = this.boot(this.generation)
       this.booted = boot
-      boot.catch(() => {
-        if (this.booted === boot) this.booted = null
-      })
+      boot.then(
+        () => {
+          if (this.booted === boot) this.finished = boot
+        },
+        () => {
+          if (this.booted === boot) this.booted = null
+        }
+      )
     }
     return this.booted
   }
@@ -111,7 +124,10 @@ export class Sandbox {
 
   private async loadInto(file: string, source: string): Promise<{ ok: boolean; failure?: UserCodeFailure }> {
     this.loading = true
-    return (await this.post({ type: 'load', file, source }).finally(() => (this.loading = false)).catch((error: RpcError) => ({
+    return (await this.post({ file, source })
+      .then((text) => JSON.parse(text) as { ok: boolean; failure?: UserCodeFailure })
+      .finally(() => (this.loading = false))
+      .catch((error: RpcError) => ({
       ok: false,
       failure: {
         kind: 'timeout',
@@ -127,19 +143,21 @@ export class Sandbox {
   private async spawn(generation: number): Promise<void> {
     this.discardWorker(null, true)
     this.generation = generation
+    const handoff = new SharedArrayBuffer(HEADER_BYTES + TEXT_BYTES)
+    this.slots = new Int32Array(handoff, 0, HEADER_BYTES / 4)
+    this.text = new Uint8Array(handoff, HEADER_BYTES)
     const worker = new Worker(workerScript('sandbox-worker', 'main/sandbox/sandbox-worker.ts'), {
-      workerData: { prelude: sandboxPrelude(), watch: this.watch.buffer },
+      workerData: { prelude: sandboxPrelude(), watch: this.watch.buffer, handoff, watchMs: WORKER_WATCH_MS },
       resourceLimits: { maxOldGenerationSizeMb: this.memoryMb, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 },
       stdout: true,
       stderr: true
     })
     this.worker = worker
-    worker.on('message', (m: { id: number } & Record<string, unknown>) => {
-      if (m.id === 0) return
-      const p = this.pending.get(m.id)
-      if (!p) return
-      this.pending.delete(m.id)
-      p.resolve(m)
+    worker.on('message', (answer: unknown) => {
+      if (typeof answer !== 'string' || worker !== this.worker) return
+      // The answer the app stopped watching for comes this way; shared memory is free again.
+      if (Atomics.load(this.slots, REPLY) === ABANDONED) Atomics.store(this.slots, REPLY, IDLE)
+      this.pending.shift()?.resolve(answer)
     })
     const died = (error: Error & { code?: string }) => {
       if (worker !== this.worker) return
@@ -153,8 +171,8 @@ export class Sandbox {
     worker.on('error', died)
     worker.on('exit', (code) => died(new Error(`the sandbox worker exited with code ${code}`)))
     await new Promise<void>((resolve, reject) => {
-      const onReady = (m: { id: number; ready?: boolean }) => {
-        if (m.id === 0 && m.ready) {
+      const onReady = (m: { ready?: boolean }) => {
+        if (typeof m === 'object' && m.ready) {
           worker.off('message', onReady)
           resolve()
         }
@@ -178,17 +196,17 @@ export class Sandbox {
       }
       void worker.terminate()
     }
-    if (reason) {
-      for (const p of this.pending.values()) p.reject(reason)
-      this.pending.clear()
-    }
+    // Answers are matched to calls by order, so no call may stay behind for the next worker.
+    const held = this.pending
+    this.pending = []
+    for (const p of held) p.reject(reason ?? new RpcError('UserCodeFailed', 'The sandbox was restarted before this call ran; try again', { reason: 'restart' }))
   }
 
   /** While calls are pending, checks that none has run longer than the limit; a runaway worker is terminated. */
   private startWatchdog() {
     if (this.watchdog) return
     this.watchdog = setInterval(() => {
-      if (this.pending.size === 0) {
+      if (this.pending.length === 0) {
         clearInterval(this.watchdog!)
         this.watchdog = null
         return
@@ -200,22 +218,38 @@ export class Sandbox {
   }
 
   private stopRunaway() {
-    const ids = [...this.pending.keys()].sort((a, b) => a - b)
-    const first = this.pending.get(ids[0])
-    this.pending.delete(ids[0])
+    const first = this.pending.shift()
     first?.reject(new RpcError('Timeout', `User code ran longer than ${this.timeoutMs} ms and was stopped`, { limitMs: this.timeoutMs }))
     this.discardWorker(new RpcError('UserCodeFailed', 'The sandbox was restarted after a runaway call before this call ran; try again', { reason: 'restart' }), this.loading)
   }
 
-  private post(message: Record<string, unknown>): Promise<unknown> {
+  private post(message: string | { file: string; source: string }): Promise<string> {
     const worker = this.worker
     if (!worker) return Promise.reject(new RpcError('UserCodeFailed', 'The sandbox is not running'))
-    const id = this.nextId++
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject })
-      worker.postMessage({ id, ...message })
+      // Watch for the answer only to a call that is alone in flight: the worker's next answer is its answer.
+      const watch = typeof message === 'string' && this.pending.length === 0 && Atomics.load(this.slots, REPLY) === IDLE && this.watching.take()
+      this.pending.push({ resolve, reject })
+      if (watch) Atomics.store(this.slots, REPLY, WATCHING)
+      Atomics.add(this.slots, POSTED, 1)
+      worker.postMessage(message)
       this.startWatchdog()
+      if (watch) this.watchForAnswer()
     })
+  }
+
+  /** Watches shared memory a moment for the answer (well under a millisecond); if it is not there, it comes as a message. */
+  private watchForAnswer() {
+    const deadline = performance.now() + this.watching.ms
+    while (Atomics.load(this.slots, REPLY) === WATCHING && performance.now() < deadline);
+    if (Atomics.load(this.slots, REPLY) !== READY && Atomics.compareExchange(this.slots, REPLY, WATCHING, ABANDONED) !== READY) {
+      this.watching.missed()
+      return
+    }
+    this.watching.paid()
+    const answer = this.decoder.decode(this.text.subarray(0, this.slots[LENGTH]))
+    Atomics.store(this.slots, REPLY, IDLE)
+    this.pending.shift()!.resolve(answer)
   }
 
   /** Sends a request to the dispatcher in the context and returns its parsed result, or throws UserCodeFailed/Timeout. */
@@ -225,12 +259,14 @@ export class Sandbox {
 
   /** A call whose request is already JSON text. */
   async callText<T = unknown>(request: string, where: string): Promise<{ result: T; logs: string[] }> {
-    await this.ensureBooted()
-    const answer = (await this.post({ type: 'call', request }).catch((error: RpcError) => {
-      throw error.code === 'Timeout' ? new RpcError('Timeout', `${where}: ${error.message}`, error.details) : error
-    })) as CallOutcome
+    if (!this.worker || this.finished !== this.booted) await this.ensureBooted()
+    const answer = readAnswer(
+      await this.post(request).catch((error: RpcError) => {
+        throw error.code === 'Timeout' ? new RpcError('Timeout', `${where}: ${error.message}`, error.details) : error
+      })
+    )
     if (!answer.ok) throw userCodeError(answer.failure, where)
-    return { result: JSON.parse(answer.result) as T, logs: answer.logs }
+    return { result: answer.result as T, logs: answer.logs }
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,8 @@
 import { z } from 'zod'
 import * as workbench from './workbench-module'
 import { describeProjection, lastFailedIndex, planQuery, runProjection, seedForEvent, type ProjectionDef, type RunRequest } from '../../projections/handler-runtime'
+import { correlateEvent, describeSaga, stepCommands, type SagaContext, type SagaDef } from '../../sagas/saga-runtime'
+import { buildRegistry, describeRegistry, dryRun, sourceTypes, unstableAt, upcastAll, type DryRunRequest, type Registry } from '../../versioning/upcast-runtime'
 
 /**
  * Runs inside the sandbox's vm context, bundled with zod and the workbench module (the "prelude").
@@ -68,9 +70,58 @@ function requireFor(file: string) {
 
 g.__esw_define = (file: string, body: (module: ModuleRecord, exports: Record<string, unknown>, require: (n: string) => unknown) => void) => {
   const record: ModuleRecord = { exports: {} }
+  upcasters = null
   body.call(undefined, record, record.exports, requireFor(file))
   modules.set(file, record)
 }
+
+// ---- upcasting: every event handed to user code is read through the workspace's upcasters ------------------
+let upcasters: Registry | null = null
+
+function registry(): Registry {
+  if (!upcasters) {
+    const sources = []
+    for (const file of modules.keys()) {
+      for (const d of definitionsOf(file)) if (d.value.kind === 'upcaster') sources.push({ file, exportName: d.exportName, value: d.value as Record<string, unknown> })
+    }
+    upcasters = buildRegistry(sources)
+  }
+  return upcasters
+}
+
+type ReadEvent = Record<string, unknown> & { type: string; data: Record<string, unknown> }
+const asRead = (events: Array<Record<string, unknown>>) => upcastAll(registry(), events as ReadEvent[]) as Array<Record<string, unknown>>
+/**
+ * A projection batch's events as read, with the stored index of each (null when nothing changed). Events cross
+ * either as objects or as tuples [position, streamId, version, type, schemaVersion, id, data, metadata, recordedAt].
+ */
+function projectionEventsAsRead<E>(events: E[]): { events: E[]; source: number[] | null } {
+  const reg = registry()
+  if (reg.types.size === 0) return { events, source: null }
+  const tuples = Array.isArray(events[0])
+  const typeOf = (e: E) => (tuples ? (e as unknown as Json[])[3] : (e as { type: string }).type) as string
+  if (!events.some((e) => reg.types.has(typeOf(e)))) return { events, source: null }
+  const out: E[] = []
+  const source: number[] = []
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]
+    if (!reg.types.has(typeOf(e))) {
+      out.push(e)
+      source.push(i)
+      continue
+    }
+    const t = e as unknown as Json[]
+    const event = (tuples ? { position: t[0], streamId: t[1], version: t[2], type: t[3], schemaVersion: t[4], id: t[5], data: t[6], metadata: t[7], recordedAt: t[8] } : e) as unknown as ReadEvent
+    for (const r of upcastAll(reg, [event])) {
+      out.push((tuples ? [t[0], t[1], t[2], r.type, r.schemaVersion as number, t[5], r.data as Json, t[7], t[8]] : r) as unknown as E)
+      source.push(i)
+    }
+  }
+  return { events: out, source }
+}
+
+/** Stored index of each event a projection batch handled (splits make several of one), for naming a poison event. */
+let projectionSource: number[] | null = null
 
 // ---- definitions --------------------------------------------------------------------------------------------
 type Decider = workbench.Decider<unknown>
@@ -85,14 +136,25 @@ function definitionsOf(file: string): Array<{ exportName: string; value: { kind:
   return out
 }
 
+/** Deciders found by file and export, valid while the file's module record and that export stay the same. */
+const deciderExports = new Map<string, { record: ModuleRecord; decider: Decider }>()
+
 function decider(file: string, exportName: string): Decider {
+  const key = `${file}#${exportName}`
+  const seen = deciderExports.get(key)
+  if (seen && seen.record === modules.get(file) && seen.record.exports[exportName] === seen.decider) return seen.decider
   const found = definitionsOf(file).find((d) => d.exportName === exportName)
   if (!found || found.value.kind !== 'decider') throw new Error(`${file} has no decider export '${exportName}'`)
+  deciderExports.set(key, { record: modules.get(file)!, decider: found.value as unknown as Decider })
   return found.value as unknown as Decider
 }
 
 function describe(file: string): Json {
   return definitionsOf(file).map(({ exportName, value }) => {
+    if (value.kind === 'upcaster') {
+      const u = value as unknown as { eventType?: unknown; fromVersion?: unknown; toVersion?: unknown; toType?: unknown }
+      return { kind: 'upcaster', exportName, name: `${String(u.eventType)} v${String(u.fromVersion)} → ${typeof u.toType === 'string' ? `${u.toType} ` : ''}v${String(u.toVersion)}` }
+    }
     if (value.kind !== 'decider') return { kind: value.kind, exportName, name: value.name ?? exportName }
     const d = value as unknown as Decider
     return {
@@ -141,7 +203,8 @@ function normaliseEvents(result: unknown, where: string): NewEvent[] {
     }
     const data = (e as NewEvent).data ?? {}
     if (typeof data !== 'object' || Array.isArray(data)) throw new Error(`${where}: event ${i} (${(e as NewEvent).type}) data must be an object`)
-    return JSON.parse(JSON.stringify({ type: (e as NewEvent).type, data, metadata: (e as NewEvent).metadata, schemaVersion: (e as NewEvent).schemaVersion })) as NewEvent
+    // No copy: the answer is turned into JSON text right after decide returns, before any other user code runs.
+    return { type: (e as NewEvent).type, data, metadata: (e as NewEvent).metadata, schemaVersion: (e as NewEvent).schemaVersion }
   })
 }
 
@@ -154,7 +217,6 @@ function validateCommand(d: Decider, command: { type: string; data: Record<strin
 }
 
 
-/** Folds events into state; each event sees its own recorded time as the clock and a seed from its id. */
 /** The host appended what a decider decided: fold it into the kept state so the next command starts there. */
 function advance(a: { file: string; exportName: string; streamId: string; fromVersion: number; events: Array<Record<string, unknown>> }) {
   const key = `${a.file}#${a.exportName}#${a.streamId}`
@@ -164,14 +226,28 @@ function advance(a: { file: string; exportName: string; streamId: string; fromVe
     return
   }
   const d = decider(a.file, a.exportName)
-  const state = fold(d, JSON.parse(JSON.stringify(entry.state)) as unknown, a.events)
-  rememberState(key, a.fromVersion + a.events.length, JSON.parse(JSON.stringify(state ?? null)) as Json)
+  const state = fold(d, JSON.parse(entry.text) as unknown, a.events)
+  rememberState(key, a.fromVersion + a.events.length, JSON.stringify(state ?? null))
 }
 
-function decideOn(d: Decider, command: { type: string; data: Record<string, unknown>; metadata: Record<string, unknown> }, state: unknown, streamId: string, kept: Json, version: number | null): Json {
+/**
+ * Calls decide at the command's clock and seed. The answer carries the state decided on (`kept`, taken before
+ * decide ran) when the host should cache it; without it the host keeps what it had.
+ */
+function decideOn(
+  d: Decider,
+  command: { type: string; data: Record<string, unknown>; metadata: Record<string, unknown> },
+  state: unknown,
+  at: { clock: number; seed: number },
+  streamId: string,
+  kept: Json | undefined,
+  version: number | null
+): Json {
+  clock = at.clock
+  seed = at.seed
   try {
     const events = normaliseEvents(d.decide(command, state), `${d.name}.decide(${command.type})`)
-    return { outcome: 'decided', streamId, version, state: kept, events: events as unknown as Json }
+    return kept === undefined ? { outcome: 'decided', streamId, version, events: events as unknown as Json } : { outcome: 'decided', streamId, version, state: kept, events: events as unknown as Json }
   } catch (error) {
     if (error instanceof workbench.RuleViolation) return { outcome: 'rejected', streamId, version, rule: error.rule, message: error.message }
     throw error
@@ -180,7 +256,7 @@ function decideOn(d: Decider, command: { type: string; data: Record<string, unkn
 
 function fold(d: Decider, state: unknown, events: Array<Record<string, unknown>>, keep?: Set<number>, kept?: Record<number, Json>): unknown {
   let s = state
-  for (const event of events) {
+  for (const event of asRead(events)) {
     clock = typeof event.recordedAt === 'number' ? event.recordedAt : clock
     seed = seedForEvent(event)
     s = d.evolve(s, event as never)
@@ -190,15 +266,16 @@ function fold(d: Decider, state: unknown, events: Array<Record<string, unknown>>
 }
 
 /**
- * Folded state per stream as of a version, kept here so that a command to a stream seen before needs one crossing:
- * decide on this state, and the host checks the stream is still at that version before appending.
+ * Folded state per stream as of a version (as JSON text: each use parses a fresh copy that decide may change),
+ * kept here so that a command needs one crossing: decide on this state, or on the initial state as version 0 for a
+ * stream not seen yet, and the host checks the stream is still at that version before appending.
  */
-const commandStates = new Map<string, { version: number; state: Json }>()
+const commandStates = new Map<string, { version: number; text: string }>()
 const MAX_COMMAND_STATES = 5000
 
-function rememberState(key: string, version: number, state: Json) {
+function rememberState(key: string, version: number, text: string) {
   commandStates.delete(key)
-  commandStates.set(key, { version, state })
+  commandStates.set(key, { version, text })
   if (commandStates.size > MAX_COMMAND_STATES) commandStates.delete(commandStates.keys().next().value!)
 }
 
@@ -232,7 +309,21 @@ type Request =
   | { op: 'projection.describe'; file: string }
   | ({ op: 'projection.run'; file: string; exportName: string } & RunRequest)
   | { op: 'projection.failedAt' }
+  | { op: 'upcast.registry' }
+  | { op: 'saga.describe'; file: string }
+  | { op: 'saga.route'; sagas: Array<{ file: string; exportName: string }>; events: Array<Record<string, unknown>> }
+  | { op: 'saga.commands'; file: string; exportName: string; step: string; compensate: boolean; ctx: Json }
+  | { op: 'upcast.apply'; events: Array<Record<string, unknown>>; stable?: boolean }
+  | ({ op: 'upcast.dryRun' } & Record<string, unknown>)
   | { op: 'projection.query'; file: string; exportName: string; query: string; input: unknown }
+
+function saga(file: string, exportName: string): SagaDef {
+  const found = definitionsOf(file).find((d) => d.exportName === exportName)
+  if (!found || found.value.kind !== 'saga') throw new Error(`${file} has no saga export '${exportName}'`)
+  return found.value as unknown as SagaDef
+}
+
+const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v])
 
 function projection(file: string, exportName: string): ProjectionDef {
   const found = definitionsOf(file).find((d) => d.exportName === exportName)
@@ -250,11 +341,67 @@ function handle(request: Request): Json {
     case 'projection.describe':
       return definitionsOf(request.file)
         .filter((d) => d.value.kind === 'projection')
-        .map((d) => describeProjection(d.value as unknown as ProjectionDef, d.exportName, toJsonSchema))
-    case 'projection.run':
-      return runProjection(projection(request.file, request.exportName), request, setEventClock) as unknown as Json
-    case 'projection.failedAt':
-      return lastFailedIndex()
+        .map((d) => {
+          const described = describeProjection(d.value as unknown as ProjectionDef, d.exportName, toJsonSchema) as { handles: string[]; from: unknown }
+          const from = described.from as { eventTypes?: string[] }
+          const selected = from && typeof from === 'object' && Array.isArray(from.eventTypes) ? from.eventTypes.filter((t) => described.handles.includes(t)) : described.handles
+          // The stored types the host must select: the handled ones and those an upcaster renames into them.
+          return { ...described, reads: sourceTypes(registry(), selected) } as Json
+        })
+    case 'projection.run': {
+      const read = projectionEventsAsRead(request.events)
+      projectionSource = read.source
+      const answer = runProjection(projection(request.file, request.exportName), { ...request, events: read.events }, setEventClock)
+      // Writes name the event that made them by its index in the batch: map it back to the stored event.
+      // (In the compact answer, which lists `tables` and names events by index; otherwise writes carry positions.)
+      const done = answer as unknown as { outcome: string; tables?: unknown; writes?: Json[][] }
+      if (read.source && done.outcome === 'done' && done.tables && done.writes) for (const w of done.writes) w[1] = read.source[w[1] as number]
+      return answer as unknown as Json
+    }
+    case 'projection.failedAt': {
+      const index = lastFailedIndex()
+      return projectionSource && index >= 0 ? (projectionSource[index] ?? index) : index
+    }
+    case 'saga.describe':
+      return definitionsOf(request.file)
+        .filter((d) => d.value.kind === 'saga')
+        .map((d) => describeSaga(d.value as unknown as SagaDef, d.exportName))
+    case 'saga.route': {
+      // For each event, the sagas (by index) and instances it belongs to: the starting events and step events.
+      const defs = request.sagas.map((x) => saga(x.file, x.exportName))
+      const types = defs.map((d) => new Set([...asList(d.startedBy), ...d.steps.flatMap((st) => [...asList(st.onSuccess), ...asList(st.onFailure)])]))
+      return asRead(request.events).map((event) => {
+        const out: Json[] = []
+        defs.forEach((d, i) => {
+          if (!types[i].has(event.type as string)) return
+          const id = correlateEvent(d, event as never)
+          if (id !== null) out.push([i, id])
+        })
+        return out
+      })
+    }
+    case 'saga.commands': {
+      const d = saga(request.file, request.exportName)
+      const ctx = request.ctx as unknown as SagaContext
+      clock = typeof ctx.start?.recordedAt === 'number' ? (ctx.start.recordedAt as number) : clock
+      return stepCommands(d, request.step, request.compensate, ctx) as unknown as Json
+    }
+    case 'upcast.registry':
+      return describeRegistry(registry())
+    case 'upcast.apply': {
+      // The events as every reader sees them (the stream browser's "as read" view, export with upcasting).
+      const read = upcastAll(registry(), request.events as ReadEvent[])
+      if (!request.stable) return read as unknown as Json
+      // A migration stores these: each must come back from the store as the readers saw it.
+      const unstable: Json[] = []
+      for (const e of read) {
+        const at = e.upcastedFrom ? unstableAt(e.data) : null
+        if (at) unstable.push({ position: e.position as number, streamId: e.streamId as string, type: e.type, reason: at })
+      }
+      return { events: read as unknown as Json, unstable }
+    }
+    case 'upcast.dryRun':
+      return dryRun(registry(), request as unknown as DryRunRequest)
     case 'projection.query':
       return planQuery(projection(request.file, request.exportName), request.query, request.input, formatPath)
     case 'describe':
@@ -271,11 +418,15 @@ function handle(request: Request): Json {
       }
       let s: unknown = start
       const states: Json[] = []
-      for (const event of request.events) {
-        s = fold(d, s, [event])
+      // For each stored event the upcasters changed, the event(s) evolve saw instead.
+      const read: Record<number, Json> = {}
+      request.events.forEach((event, i) => {
+        const asReadEvents = asRead([event])
+        if (asReadEvents.length !== 1 || asReadEvents[0].upcastedFrom !== undefined) read[i] = asReadEvents as unknown as Json
+        s = fold(d, s, asReadEvents)
         states.push(JSON.parse(JSON.stringify(s ?? null)) as Json)
-      }
-      return { state: s as Json, states }
+      })
+      return { state: s as Json, states, read }
     }
     case 'decider.foldMany': {
       // Many streams in one call: a whole-log replay pays for one crossing per batch, not per stream.
@@ -291,32 +442,35 @@ function handle(request: Request): Json {
       const d = decider(request.file, request.exportName)
       const checked = validateCommand(d, request.command)
       if ('outcome' in checked) return checked
-      const parsed = { data: checked.data }
       clock = request.clock
       seed = request.seed
       const state = fold(d, request.state ?? d.initialState(), request.events)
       clock = request.clock
-      const command = { type: request.command.type, data: parsed.data as Record<string, unknown>, metadata: request.command.metadata }
+      const command = { type: request.command.type, data: checked.data, metadata: request.command.metadata }
       const streamId = d.streamId ? d.streamId(command) : `${d.streamPrefix}-${String(command.data.id)}`
-      // A copy before decide runs: decide must not be able to change what is kept.
-      const kept = JSON.parse(JSON.stringify(state ?? null)) as Json
+      // Taken before decide runs: decide must not be able to change what is kept.
+      const kept = JSON.stringify(state ?? null)
       if (request.version !== undefined) rememberState(`${request.file}#${request.exportName}#${streamId}`, request.version, kept)
-      return decideOn(d, command, state, streamId, kept, request.version ?? null)
+      return decideOn(d, command, state, request, streamId, JSON.parse(kept) as Json, request.version ?? null)
     }
     case 'decider.command': {
-      // The one-crossing path: validate, find the stream, and decide on the state kept from the last command.
+      // The one-crossing path: validate, find the stream, and decide on the state kept from the last command, or
+      // on the initial state as version 0 when this context has kept none (the host checks the version).
       for (const a of request.advances ?? []) advance(a)
       const d = decider(request.file, request.exportName)
       const checked = validateCommand(d, request.command)
       if ('outcome' in checked) return checked
       const command = { type: request.command.type, data: checked.data, metadata: request.command.metadata }
       const streamId = d.streamId ? d.streamId(command) : `${d.streamPrefix}-${String(command.data.id)}`
-      const entry = commandStates.get(`${request.file}#${request.exportName}#${streamId}`)
-      if (!entry) return { outcome: 'prepared', streamId }
-      clock = request.clock
-      seed = request.seed
-      const state = JSON.parse(JSON.stringify(entry.state)) as unknown
-      return decideOn(d, command, state, streamId, entry.state, entry.version)
+      const key = `${request.file}#${request.exportName}#${streamId}`
+      let entry = commandStates.get(key)
+      if (!entry) {
+        clock = request.clock
+        seed = request.seed
+        entry = { version: 0, text: JSON.stringify(d.initialState() ?? null) }
+        rememberState(key, 0, entry.text)
+      }
+      return decideOn(d, command, JSON.parse(entry.text) as unknown, request, streamId, undefined, entry.version)
     }
 
   }
