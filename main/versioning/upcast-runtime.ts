@@ -172,7 +172,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * throws or returns something that is not event data.
  */
 export function upcastInto(registry: Registry, event: Event, out: Event[], trace?: UpcastTrace): void {
-  let current = event
+  const current = event
   let origin: Json | null = null
   for (;;) {
     const chain = registry.byType.get(current.type)
