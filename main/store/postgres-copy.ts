@@ -72,8 +72,10 @@ export function sqliteSide(store: SqliteEventStore): LogSide {
         metadata: r.metadata,
         recordedAt: r.recorded_at
       })),
-    streams: async () =>
-      (
+    streams: async () => {
+      // Stream rows may trail the log between settles: bring them up to date before reading them as they are.
+      store.settleStreams()
+      return (
         db
           .prepare(
             'SELECT stream_id, category, version, event_count, first_position, last_position, created_at, updated_at, state, deleted_before, metadata, restricted FROM streams ORDER BY stream_id'
@@ -92,7 +94,8 @@ export function sqliteSide(store: SqliteEventStore): LogSide {
         deletedBefore: r.deleted_before as number,
         metadata: r.metadata as string,
         restricted: r.restricted === 1
-      })),
+      }))
+    },
     restore: async (streams, events, head) => {
       const insertEvent = db.prepare('INSERT INTO events (position, stream_id, version, type, schema_version, id, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
       const insertStream = db.prepare(
