@@ -166,19 +166,20 @@ export class ProjectionManager {
       shadow: shadow ? { position: shadow.position, ready: e.job?.kind !== 'shadow', fault: shadowFault } : null,
       tables: Object.keys(e.descriptor.tables).map((t) => {
         const sqlName = sqlTableName(name, t)
-        return { name: t, sqlName, rows: this.rowCount(sqlName) }
+        return { name: t, sqlName, rows: this.rowCount(sqlName, position) }
       })
     }
   }
 
-  private readonly rowCounts = new Map<string, { rows: number; at: number }>()
+  private readonly rowCounts = new Map<string, { rows: number; at: number; position: number }>()
 
   /** A table's row count; counting a large table is a full scan, so a count is reused for a second. */
-  private rowCount(sqlName: string): number {
+  private rowCount(sqlName: string, position: number): number {
     const known = this.rowCounts.get(sqlName)
-    if (known && Date.now() - known.at < 1000) return known.rows
+    // Reused only while the projection stays at the same position (a promote or reset clears them).
+    if (known && known.position === position && Date.now() - known.at < 1000) return known.rows
     const n = this.options.store.db.prepare(`SELECT count(*) AS n FROM ${quote(sqlName)}`).get() as { n: number } | undefined
-    this.rowCounts.set(sqlName, { rows: n?.n ?? 0, at: Date.now() })
+    this.rowCounts.set(sqlName, { rows: n?.n ?? 0, at: Date.now(), position })
     return n?.n ?? 0
   }
 
@@ -429,6 +430,7 @@ export class ProjectionManager {
     const db = this.options.store.db
     this.options.store.writeTransaction(() => {
       dropTables(db, name, Object.keys(e.descriptor.tables))
+      this.rowCounts.clear()
       db.prepare('DELETE FROM projection_checkpoints WHERE projection = ?').run(name)
     })
     e.fault = null
@@ -464,6 +466,7 @@ export class ProjectionManager {
     this.emitStatus(name)
     return (running.result as Promise<ProjectionJobResult>).finally(() => {
       e.job = null
+      this.rowCounts.clear()
       // The job changed tables behind the sandbox's row cache.
       e.engine.invalidate()
       this.emitStatus(name)
@@ -530,6 +533,7 @@ export class ProjectionManager {
       for (;;) {
         try {
           promoteShadow(this.options.store.db, e.descriptor, (fn) => this.options.store.writeTransaction(fn))
+          this.rowCounts.clear()
           break
         } catch (error) {
           if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error
