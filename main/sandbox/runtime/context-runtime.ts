@@ -1,8 +1,8 @@
 import { z } from 'zod'
 import * as workbench from './workbench-module'
-import { describeProjection, lastFailedIndex, planQuery, runProjection, seedForEvent, type ProjectionDef, type RunRequest } from '../../projections/handler-runtime'
+import { describeProjection, lastFailedIndex, planQuery, runProjection, seedForEvent, type EventTuple, type ProjectionDef, type RunRequest } from '../../projections/handler-runtime'
 import { correlateEvent, describeSaga, stepCommands, type SagaContext, type SagaDef } from '../../sagas/saga-runtime'
-import { buildRegistry, describeRegistry, dryRun, sourceTypes, unstableAt, upcastAll, type DryRunRequest, type Registry } from '../../versioning/upcast-runtime'
+import { buildRegistry, describeRegistry, dryRun, sourceTypes, unstableAt, upcastAll, upcastAllIndexed, type DryRunRequest, type Registry } from '../../versioning/upcast-runtime'
 
 /**
  * Runs inside the sandbox's vm context, bundled with zod and the workbench module (the "prelude").
@@ -91,33 +91,14 @@ function registry(): Registry {
 
 type ReadEvent = Record<string, unknown> & { type: string; data: Record<string, unknown> }
 const asRead = (events: Array<Record<string, unknown>>) => upcastAll(registry(), events as ReadEvent[]) as Array<Record<string, unknown>>
-/**
- * A projection batch's events as read, with the stored index of each (null when nothing changed). Events cross
- * either as objects or as tuples [position, streamId, version, type, schemaVersion, id, data, metadata, recordedAt].
- */
-function projectionEventsAsRead<E>(events: E[]): { events: E[]; source: number[] | null } {
+/** A projection batch's events (tuples) as read, with the stored index of each (null when nothing changed). */
+function projectionEventsAsRead(tuples: EventTuple[]): { events: EventTuple[]; source: number[] | null } {
   const reg = registry()
-  if (reg.types.size === 0) return { events, source: null }
-  const tuples = Array.isArray(events[0])
-  const typeOf = (e: E) => (tuples ? (e as unknown as Json[])[3] : (e as { type: string }).type) as string
-  if (!events.some((e) => reg.types.has(typeOf(e)))) return { events, source: null }
-  const out: E[] = []
-  const source: number[] = []
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i]
-    if (!reg.types.has(typeOf(e))) {
-      out.push(e)
-      source.push(i)
-      continue
-    }
-    const t = e as unknown as Json[]
-    const event = (tuples ? { position: t[0], streamId: t[1], version: t[2], type: t[3], schemaVersion: t[4], id: t[5], data: t[6], metadata: t[7], recordedAt: t[8] } : e) as unknown as ReadEvent
-    for (const r of upcastAll(reg, [event])) {
-      out.push((tuples ? [t[0], t[1], t[2], r.type, r.schemaVersion as number, t[5], r.data as Json, t[7], t[8]] : r) as unknown as E)
-      source.push(i)
-    }
-  }
-  return { events: out, source }
+  if (reg.types.size === 0 || !tuples.some((t) => reg.types.has(t[3]))) return { events: tuples, source: null }
+  const events = tuples.map((t) => ({ position: t[0], streamId: t[1], version: t[2], type: t[3], schemaVersion: t[4], id: t[5], data: t[6], metadata: t[7], recordedAt: t[8] }) as unknown as ReadEvent)
+  const read = upcastAllIndexed(reg, events)
+  if (!read.source) return { events: tuples, source: null }
+  return { events: read.events.map((e) => [e.position, e.streamId, e.version, e.type, e.schemaVersion, e.id, e.data, e.metadata, e.recordedAt] as unknown as EventTuple), source: read.source }
 }
 
 /** Stored index of each event a projection batch handled (splits make several of one), for naming a poison event. */
@@ -353,9 +334,7 @@ function handle(request: Request): Json {
       projectionSource = read.source
       const answer = runProjection(projection(request.file, request.exportName), { ...request, events: read.events }, setEventClock)
       // Writes name the event that made them by its index in the batch: map it back to the stored event.
-      // (In the compact answer, which lists `tables` and names events by index; otherwise writes carry positions.)
-      const done = answer as unknown as { outcome: string; tables?: unknown; writes?: Json[][] }
-      if (read.source && done.outcome === 'done' && done.tables && done.writes) for (const w of done.writes) w[1] = read.source[w[1] as number]
+      if (read.source && answer.outcome === 'done') for (const w of answer.writes) w[1] = read.source[w[1] as number]
       return answer as unknown as Json
     }
     case 'projection.failedAt': {
