@@ -45,12 +45,13 @@ export async function branchJob(task: BranchTask, progress: WorkProgress): Promi
       }
     }
     if (head > 0) await importEvents(branch, lines())
-    copyCommandLog(source, branch)
 
     const context = new SandboxContext(task.prelude, progress.watch)
     const deciders = loadDeciders(context, task.files, { strict: false })
     const runner = inThreadRunner(context)
+    // The bus makes the branch's command log; the workspace's entries go into it.
     const bus = new CommandBus(branch, runner, deciders)
+    copyCommandLog(source, branch)
     const clock = new SagaClock()
     clock.advance(task.clockOffsetMs)
     coordinator = new SagaCoordinator({ store: branch, runner, send: (c) => bus.send(c), clock, tickMs: 50, resendInFlight: false })
@@ -96,7 +97,6 @@ function copyCommandLog(from: SqliteEventStore, to: SqliteEventStore) {
   const exists = from.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'command_log'").get()
   if (!exists) return
   const rows = from.db.prepare<[], { idempotency_key: string; outcome: string; recorded_at: number }>('SELECT idempotency_key, outcome, recorded_at FROM command_log').all()
-  to.db.exec('CREATE TABLE IF NOT EXISTS command_log (idempotency_key TEXT PRIMARY KEY, outcome TEXT NOT NULL, recorded_at INTEGER NOT NULL) WITHOUT ROWID')
   const insert = to.db.prepare('INSERT OR IGNORE INTO command_log (idempotency_key, outcome, recorded_at) VALUES (?, ?, ?)')
   to.writeTransaction(() => {
     for (const r of rows) insert.run(r.idempotency_key, r.outcome, r.recorded_at)
