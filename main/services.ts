@@ -310,7 +310,7 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
       runQuery: (input) => current.projections.runQuery(input)
     },
     sagas: {
-      list: () => ({ sagas: current.sagas.list(), problems: current.sagas.problems() }),
+      list: () => ({ sagas: current.sagas.list(), problems: current.sagas.problems(), errors: current.sagas.recentErrors() }),
       instances: (input) => current.sagas.instancesList(input),
       instance: ({ streamId }) => current.sagas.instance(streamId),
       injectFault: (fault) => {

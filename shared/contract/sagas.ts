@@ -99,7 +99,8 @@ export type BranchReport = z.infer<typeof branchReport>
 export const sagasService = defineService({
   methods: {
     /** The workspace's sagas with their steps, and the definition checks. */
-    list: method('Lists the sagas and their definition problems', z.void(), z.object({ sagas: z.array(sagaDescriptor), problems: z.array(sagaProblem) })),
+    /** The sagas, their definition problems, and the last errors the coordinator met outside a step (newest last). */
+    list: method('Lists the sagas and their definition problems', z.void(), z.object({ sagas: z.array(sagaDescriptor), problems: z.array(sagaProblem), errors: z.array(z.string()).default([]) })),
     /** Instances, newest first, filtered by saga and status. */
     instances: method(
       'Lists saga instances',
