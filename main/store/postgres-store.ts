@@ -284,7 +284,8 @@ export class PostgresEventStore implements EventStore {
 
   // ---------------------------------------------------------------- writing
 
-  async appendToStream(streamId: string, events: NewEvent[], options: { expectedVersion?: ExpectedVersion } = {}): Promise<AppendResult> {
+  /** `recordedAt` is the time to store (default: the store's clock now); a working copy passes its own to mirror the append exactly. */
+  async appendToStream(streamId: string, events: NewEvent[], options: { expectedVersion?: ExpectedVersion; recordedAt?: number } = {}): Promise<AppendResult> {
     this.assertOpen()
     checkStreamId(streamId)
     const expected = options.expectedVersion ?? 'any'
@@ -309,7 +310,7 @@ export class PostgresEventStore implements EventStore {
     try {
       const result = await this.query<typeof row>(
         'SELECT * FROM esw_append($1, $2, $3, $4, $5::uuid[], $6::text[], $7::int[], $8::json[], $9::json[], $10)',
-        [streamId, categoryOf(streamId), String(expected), prepared[0].idGiven, ids, eventTypes, schemaVersions, data, metadata, this.now()],
+        [streamId, categoryOf(streamId), String(expected), prepared[0].idGiven, ids, eventTypes, schemaVersions, data, metadata, options.recordedAt ?? this.now()],
         'esw_append'
       )
       row = result.rows[0]

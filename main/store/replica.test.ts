@@ -1,0 +1,178 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describeEventStoreConformance } from './store.conformance'
+import { dropSchema, openTestStore, pgBinaries, startPgTestServer, stopPgTestServer, type PgTestServer } from './postgres-test-server'
+import { postgresSide, sqliteSide } from './postgres-copy'
+import { ReplicaEventStore } from './replica'
+
+let server: PgTestServer | undefined
+let dirs: string[] = []
+let schemas = 0
+
+const tempFile = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'esw-replica-'))
+  dirs.push(dir)
+  return join(dir, 'events.db')
+}
+
+const openReplica = (schema: string, options: { now?: () => number; file?: string } = {}) =>
+  ReplicaEventStore.open(options.file ?? tempFile(), { url: server!.url, password: server!.password, schema, pollIntervalMs: 50, ...(options.now ? { now: options.now } : {}) }, { now: options.now, pollIntervalMs: 20 })
+
+const newSchema = () => `r${process.pid}_${++schemas}`
+
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const started = Date.now()
+  while (!(await check())) {
+    if (Date.now() - started > 10_000) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+describe.skipIf(!pgBinaries)('a working copy of a PostgreSQL log', () => {
+  beforeAll(async () => {
+    server = await startPgTestServer()
+  })
+  afterAll(() => {
+    stopPgTestServer(server)
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+    dirs = []
+  })
+
+  // The workbench reads the working copy and writes through it: it must behave as any event store.
+  describeEventStoreConformance('PostgreSQL working copy', async () => {
+    let now = Date.now()
+    const schema = newSchema()
+    const store = await openReplica(schema, { now: () => now })
+    const others: ReplicaEventStore[] = []
+    return {
+      store,
+      advanceClock: (ms) => (now += ms),
+      openAnother: async () => {
+        const other = await openReplica(schema, { now: () => now })
+        others.push(other)
+        return other
+      },
+      dispose: async () => {
+        for (const o of others) await o.close()
+        await store.close()
+        await dropSchema(server!, schema)
+      }
+    }
+  })
+
+  describe('working copy specifics', () => {
+    it('keeps the same events at the same positions, ids and times as the server, and follows others', async () => {
+      const schema = newSchema()
+      const a = await openReplica(schema)
+      const b = await openReplica(schema)
+      try {
+        await a.appendToStream('order-1', [{ type: 'OrderPlaced', data: { total: 5 } }, { type: 'ItemAdded', data: { sku: 'x' } }])
+        await b.appendToStream('cart-1', [{ type: 'CartOpened', data: {} }], { expectedVersion: 'no-stream' })
+        await a.appendToStream('order-1', [{ type: 'OrderPaid', data: {} }], { expectedVersion: 2 })
+        await until(() => a.head() === 4 && b.head() === 4, 'both copies at the head')
+        const server = await postgresSide(a.remote).events(0, 100)
+        expect(await sqliteSide(a).events(0, 100)).toEqual(server)
+        expect(await sqliteSide(b).events(0, 100)).toEqual(server)
+        expect(server.map((e) => [e.position, e.streamId, e.version])).toEqual([
+          [1, 'order-1', 1],
+          [2, 'order-1', 2],
+          [3, 'cart-1', 1],
+          [4, 'order-1', 3]
+        ])
+        expect(b.replication()).toMatchObject({ serverHead: 4, localHead: 4, error: null })
+      } finally {
+        await a.close()
+        await b.close()
+        await dropSchema(server!, schema)
+      }
+    })
+
+    it('lets the server decide a version conflict between two copies, and stores nothing for the loser', async () => {
+      const schema = newSchema()
+      const a = await openReplica(schema)
+      const b = await openReplica(schema)
+      try {
+        await a.appendToStream('order-1', [{ type: 'OrderPlaced', data: {} }], { expectedVersion: 'no-stream' })
+        await expect(b.appendToStream('order-1', [{ type: 'OrderPlaced', data: {} }], { expectedVersion: 'no-stream' })).rejects.toMatchObject({
+          code: 'WrongExpectedVersion'
+        })
+        expect(b.head()).toBe(1)
+        expect((await postgresSide(b.remote).events(0, 10)).length).toBe(1)
+      } finally {
+        await a.close()
+        await b.close()
+        await dropSchema(server!, schema)
+      }
+    })
+
+    it("copies others' metadata and tombstones", async () => {
+      const schema = newSchema()
+      const a = await openReplica(schema)
+      const b = await openReplica(schema)
+      try {
+        await a.appendToStream('order-1', [1, 2, 3].map((n) => ({ type: 'Tick', data: { n } })))
+        await a.setStreamMetadata('order-1', { maxCount: 1 })
+        await a.appendToStream('order-2', [{ type: 'Tick', data: {} }])
+        await a.deleteStream('order-2', { mode: 'tombstone' })
+        await b.sync({ streams: true })
+        expect((await b.readStream('order-1')).events.map((e) => e.data)).toEqual([{ n: 3 }])
+        await expect(b.appendToStream('order-2', [{ type: 'Tick', data: {} }])).rejects.toMatchObject({ code: 'StreamDeleted' })
+      } finally {
+        await a.close()
+        await b.close()
+        await dropSchema(server!, schema)
+      }
+    })
+
+    it('runs an append hook in the copy\'s transaction, and keeps the events when a stale hook refuses them', async () => {
+      const schema = newSchema()
+      const a = await openReplica(schema)
+      const b = await openReplica(schema)
+      try {
+        const seen: number[] = []
+        await a.appendToStream('s-1', [{ type: 'A', data: {} }], { inTransaction: (r) => void seen.push(r.firstPosition!) })
+        expect(seen).toEqual([1])
+        // Another copy appends; a hook that predicted position 2 refuses, as an inline projection does.
+        await b.appendToStream('s-2', [{ type: 'B', data: {} }])
+        const id = '0190e7e0-0000-7000-8000-000000000001'
+        await expect(
+          a.appendToStream('s-1', [{ type: 'C', data: {}, id }], {
+            inTransaction: (r) => {
+              if (r.firstPosition !== 2) throw new Error('moved')
+            }
+          })
+        ).rejects.toThrow('moved')
+        expect(a.head()).toBe(3)
+        // The retry is recognised as the same append.
+        const again = await a.appendToStream('s-1', [{ type: 'C', data: {}, id }])
+        expect(again).toMatchObject({ duplicate: true, firstPosition: 3 })
+        expect(await sqliteSide(a).events(0, 10)).toEqual(await postgresSide(a.remote).events(0, 10))
+      } finally {
+        await a.close()
+        await b.close()
+        await dropSchema(server!, schema)
+      }
+    })
+
+    it('takes a whole copy of an existing log, and refuses a working copy of another log', async () => {
+      const schema = newSchema()
+      const direct = await openTestStore(server!, { schema })
+      for (let i = 0; i < 30; i++) await direct.appendToStream(`s-${i % 4}`, [{ type: 'E', data: { i } }])
+      const file = tempFile()
+      const copy = await openReplica(schema, { file })
+      expect(copy.head()).toBe(30)
+      expect(await sqliteSide(copy).events(0, 100)).toEqual(await postgresSide(direct).events(0, 100))
+      await copy.close()
+      const other = newSchema()
+      const otherStore = await openTestStore(server!, { schema: other })
+      for (let i = 0; i < 30; i++) await otherStore.appendToStream('x-1', [{ type: 'F', data: { i } }])
+      await expect(openReplica(other, { file })).rejects.toThrow(/not the log of/)
+      await otherStore.close()
+      await direct.close()
+      await dropSchema(server!, schema)
+      await dropSchema(server!, other)
+    })
+  })
+})

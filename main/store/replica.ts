@@ -1,0 +1,280 @@
+/**
+ * A workspace whose log lives in PostgreSQL keeps a working copy of it in its events.db: the same events at the same
+ * positions, versions, ids and recording times. The engine (replay, projections, upcasters, sagas, the stream browser)
+ * reads the working copy as it reads any SQLite store; every write goes to PostgreSQL first, where optimistic
+ * concurrency between everyone who shares the store is decided, and reaches the working copy from there.
+ *
+ * - Appends: the copy is brought up to the server's head, the append is made on the server (with the recording time
+ *   chosen here), what others appended before it is copied, then the append itself is stored in the copy with the
+ *   caller's hooks, so inline projections still commit their read-model writes with the events in one transaction.
+ * - Others' appends arrive through the server's notifications (LISTEN/NOTIFY, with polling as the fallback) and are
+ *   copied in order; the copy announces them as any append, so projections, sagas and live views follow.
+ * - Stream metadata, deletes and scavenge are made on the server and then in the copy; metadata and deletes made by
+ *   others are copied when the copy opens and at most every few seconds after an append arrives.
+ */
+import { RpcError } from '../../shared/rpc/errors'
+import type { AppendResult, ExpectedVersion, NewEvent, StreamInfo, StreamMetadata } from '../../shared/model/events'
+import { copyLog, postgresSide, sqliteSide, type LogSide, type StoredEvent } from './postgres-copy'
+import { PostgresEventStore, type PostgresStoreOptions } from './postgres-store'
+import { SqliteEventStore, type AppendHooks, type SqliteStoreOptions } from './sqlite-store'
+import type { ProgressOptions, ScavengeReport } from './types'
+import { uuidv7Bytes, bytesToUuid } from './uuid'
+
+/** How the working copy stands against the server, for the Workspace panel. */
+export interface ReplicationState {
+  location: string
+  schema: string
+  serverHead: number
+  localHead: number
+  lastSyncAt: number | null
+  error: string | null
+}
+
+const PAGE = 2000
+/** Metadata and deletes made by others are looked for at most this often (ms). */
+const STREAM_SYNC_EVERY_MS = 5000
+
+export class ReplicaEventStore extends SqliteEventStore {
+  private remoteSide!: LogSide
+  private lane: Promise<unknown> = Promise.resolve()
+  private stopFollowing: (() => void) | null = null
+  private serverHead = 0
+  private lastSyncAt: number | null = null
+  private lastStreamSync = 0
+  private syncError: string | null = null
+  private following = false
+  private readonly clock: () => number
+
+  private constructor(
+    file: string,
+    readonly remote: PostgresEventStore,
+    options: SqliteStoreOptions
+  ) {
+    super(file, options)
+    this.clock = options.now ?? Date.now
+  }
+
+  /** Opens the working copy at `file` and brings it up to the server's log (a whole copy when it is empty). */
+  static async open(file: string, remote: PostgresStoreOptions, options: SqliteStoreOptions = {}): Promise<ReplicaEventStore> {
+    const server = await PostgresEventStore.open(remote)
+    let store: ReplicaEventStore
+    try {
+      store = new ReplicaEventStore(file, server, options)
+    } catch (error) {
+      await server.close()
+      throw error
+    }
+    try {
+      store.remoteSide = postgresSide(server)
+      const localHead = store.head()
+      if (localHead === 0) {
+        if ((await server.headPosition()) > 0) await copyLog(store.remoteSide, sqliteSide(store))
+      } else {
+        // The copy must be a copy of this server's log: its newest event is there, at the same position.
+        const [mine] = await sqliteSide(store).events(localHead - 1, 1)
+        const [theirs] = await store.remoteSide.events(localHead - 1, 1)
+        if (!theirs || theirs.position !== localHead || (mine && mine.id !== theirs.id)) {
+          throw new RpcError(
+            'Conflict',
+            `The working copy in ${file} holds ${localHead} events that are not the log of ${server.location}. Move events.db away to take a fresh copy of the server's log.`
+          )
+        }
+      }
+      await store.sync({ streams: true })
+      store.follow()
+    } catch (error) {
+      await store.close()
+      throw error
+    }
+    return store
+  }
+
+  /** Where the log lives, without the password. */
+  get location(): string {
+    return this.remote.location
+  }
+
+  replication(): ReplicationState {
+    return { location: this.remote.location, schema: this.remote.schema, serverHead: Math.max(this.serverHead, this.head()), localHead: this.head(), lastSyncAt: this.lastSyncAt, error: this.syncError }
+  }
+
+  /** One write or copy at a time: the copy's head is what the next one builds on. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lane.then(fn)
+    this.lane = run.catch(() => {})
+    return run
+  }
+
+  private follow(): void {
+    if (this.following) return
+    this.following = true
+    let timer: NodeJS.Timeout | null = null
+    const stop = this.remote.onAppended((notice) => {
+      if (notice.lastPosition > this.serverHead) this.serverHead = notice.lastPosition
+      if (notice.lastPosition <= this.head() || timer) return
+      // Appends arriving together are copied together.
+      timer = setTimeout(() => {
+        timer = null
+        void this.sync({ streams: Date.now() - this.lastStreamSync > STREAM_SYNC_EVERY_MS }).catch(() => {})
+      }, 5)
+    })
+    this.stopFollowing = () => {
+      stop()
+      if (timer) clearTimeout(timer)
+    }
+  }
+
+  /** Copies what the server has and the working copy lacks; with `streams`, also others' metadata and deletes. */
+  sync(options: { streams?: boolean } = {}): Promise<number> {
+    return this.exclusive(async () => {
+      try {
+        const copied = await this.copyUpTo(Number.MAX_SAFE_INTEGER)
+        if (options.streams) await this.syncStreamRows()
+        this.lastSyncAt = Date.now()
+        this.syncError = null
+        return copied
+      } catch (error) {
+        this.syncError = (error as Error).message
+        throw error
+      }
+    })
+  }
+
+  /** Copies the server's events after the copy's head, up to `last`, in order, each original append as one append. */
+  private async copyUpTo(last: number, hooksFor?: { first: number; hooks: AppendHooks }): Promise<number> {
+    let copied = 0
+    for (;;) {
+      const head = this.head()
+      if (head >= last) return copied
+      const page = await this.remoteSide.events(head, Math.min(PAGE, last - head))
+      if (page.length === 0) return copied
+      if (page[page.length - 1].position > this.serverHead) this.serverHead = page[page.length - 1].position
+      let i = 0
+      while (i < page.length) {
+        // One run: consecutive events of one stream recorded at the same time (an append on the server).
+        let j = i + 1
+        while (j < page.length && page[j].streamId === page[i].streamId && page[j].recordedAt === page[i].recordedAt && page[j].version === page[j - 1].version + 1) j++
+        const run = page.slice(i, j)
+        const hooks = hooksFor && run[0].position === hooksFor.first ? hooksFor.hooks : undefined
+        this.storeRun(run, hooks)
+        copied += run.length
+        i = j
+      }
+    }
+  }
+
+  /** Stores events exactly as the server has them; positions must follow on (the copy has no gaps). */
+  private storeRun(run: StoredEvent[], hooks: AppendHooks | undefined): void {
+    const first = run[0]
+    if (first.position !== this.head() + 1) {
+      throw new RpcError(
+        'Conflict',
+        `The working copy of ${this.remote.location} is at position ${this.head()} but the server's next event is at ${first.position} (a scavenge on the server removed events the copy had not taken yet). Delete events.db in the workspace folder to take a fresh copy.`
+      )
+    }
+    const events: NewEvent[] = run.map((e) => ({
+      type: e.type,
+      data: JSON.parse(e.data) as Record<string, unknown>,
+      ...(e.metadata !== null ? { metadata: JSON.parse(e.metadata) as Record<string, unknown> } : {}),
+      id: e.id,
+      schemaVersion: e.schemaVersion
+    }))
+    const result = this.appendSync(first.streamId, events, first.version - 1, { recordedAt: first.recordedAt, ...(hooks?.inTransaction ? { inTransaction: hooks.inTransaction } : {}) })
+    if (result.duplicate || result.firstPosition !== first.position) {
+      throw new RpcError('Conflict', `The working copy of ${this.remote.location} diverged from the server at position ${first.position} (stream ${first.streamId}). Delete events.db in the workspace folder to take a fresh copy.`)
+    }
+  }
+
+  /** Others' stream metadata, soft deletes and tombstones, as the server has them. */
+  private async syncStreamRows(): Promise<void> {
+    this.lastStreamSync = Date.now()
+    const server = await this.remoteSide.streams()
+    this.settleStreams()
+    const local = new Map(
+      (this.db.prepare('SELECT stream_id, state, deleted_before, metadata, restricted FROM streams').all() as Array<{ stream_id: string; state: number; deleted_before: number; metadata: string; restricted: number }>).map(
+        (r) => [r.stream_id, r]
+      )
+    )
+    const update = this.db.prepare('UPDATE streams SET state = ?, deleted_before = ?, metadata = ?, restricted = ? WHERE stream_id = ?')
+    const create = this.db.prepare(
+      'INSERT INTO streams (stream_id, category, version, event_count, first_position, last_position, created_at, updated_at, state, deleted_before, metadata, restricted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
+    )
+    this.writeTransaction(() => {
+      for (const s of server) {
+        const mine = local.get(s.streamId)
+        const metadata = JSON.stringify(JSON.parse(s.metadata))
+        if (!mine) {
+          // A stream with metadata or a tombstone and no events yet.
+          if (s.version === 0) create.run(s.streamId, s.category, 0, 0, null, null, s.createdAt, s.updatedAt, s.state, s.deletedBefore, metadata, s.restricted ? 1 : 0)
+          continue
+        }
+        if (mine.state !== s.state || mine.deleted_before !== s.deletedBefore || JSON.stringify(JSON.parse(mine.metadata)) !== metadata || mine.restricted !== (s.restricted ? 1 : 0)) {
+          update.run(s.state, s.deletedBefore, metadata, s.restricted ? 1 : 0, s.streamId)
+        }
+      }
+    })
+  }
+
+  // ---------------------------------------------------------------- writes go to the server first
+
+  override async appendToStream(streamId: string, events: NewEvent[], options: { expectedVersion?: ExpectedVersion } & AppendHooks = {}): Promise<AppendResult> {
+    // Ids fixed here, so the server and the copy store the same ones.
+    const withIds = events.map((e) => (e.id ? e : { ...e, id: bytesToUuid(uuidv7Bytes()) }))
+    return this.exclusive(async () => {
+      await this.copyUpTo(Number.MAX_SAFE_INTEGER)
+      const recordedAt = options.recordedAt ?? this.clock()
+      const result = await this.remote.appendToStream(streamId, withIds, { expectedVersion: options.expectedVersion, recordedAt })
+      if (result.lastPosition! > this.serverHead) this.serverHead = result.lastPosition!
+      if (result.duplicate) {
+        await this.copyUpTo(Number.MAX_SAFE_INTEGER)
+        return result
+      }
+      const hooks: AppendHooks = { recordedAt, ...(options.inTransaction ? { inTransaction: options.inTransaction } : {}) }
+      try {
+        await this.copyUpTo(result.lastPosition!, { first: result.firstPosition!, hooks })
+      } catch (error) {
+        // A hook that refuses (an inline projection whose prediction others' appends made stale): the events are on
+        // the server all the same, so the copy takes them without it, and the caller learns why its hook did not run.
+        if (this.head() < result.lastPosition! && !(error instanceof RpcError && error.code === 'Conflict' && /working copy/.test(error.message))) {
+          await this.copyUpTo(result.lastPosition!)
+        }
+        throw error
+      }
+      this.lastSyncAt = Date.now()
+      return result
+    })
+  }
+
+  override async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<StreamInfo> {
+    return this.exclusive(async () => {
+      await this.remote.setStreamMetadata(streamId, metadata)
+      await this.copyUpTo(Number.MAX_SAFE_INTEGER)
+      return super.setStreamMetadata(streamId, metadata)
+    })
+  }
+
+  override async deleteStream(streamId: string, options: { expectedVersion?: ExpectedVersion; mode?: 'soft' | 'tombstone' } = {}): Promise<StreamInfo> {
+    return this.exclusive(async () => {
+      await this.copyUpTo(Number.MAX_SAFE_INTEGER)
+      await this.remote.deleteStream(streamId, options)
+      return super.deleteStream(streamId, { mode: options.mode })
+    })
+  }
+
+  /** Scavenges the server, then the copy (the same metadata hides the same events in both). */
+  override async scavenge(options: ProgressOptions = {}): Promise<ScavengeReport> {
+    return this.exclusive(async () => {
+      await this.copyUpTo(Number.MAX_SAFE_INTEGER)
+      const report = await this.remote.scavenge(options)
+      super.scavengeSync()
+      return report
+    })
+  }
+
+  override async close(): Promise<void> {
+    this.stopFollowing?.()
+    await this.lane.catch(() => {})
+    await super.close()
+    await this.remote.close()
+  }
+}
