@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import { Socket } from 'node:net'
 import pg from 'pg'
 import { RpcError } from '../../shared/rpc/errors'
 import {
@@ -190,6 +191,7 @@ export class PostgresEventStore implements EventStore {
   /** Whether `noticed` has its starting point (the head when the first listen began). */
   private noticedFrom = false
   private closed = false
+  private readonly sockets = new Set<Socket>()
 
   private constructor(options: PostgresStoreOptions) {
     const { config, schema, redacted } = parseStoreUrl(options.url)
@@ -204,7 +206,15 @@ export class PostgresEventStore implements EventStore {
       ...(password !== undefined ? { password } : {}),
       options: `-c search_path=${this.schema}`,
       application_name: 'event-workbench',
-      types
+      types,
+      // The store's own sockets: a connection refused during authentication is left open by pg, and would keep the
+      // process alive; open() closes them when it fails.
+      stream: () => {
+        const socket = new Socket()
+        this.sockets.add(socket)
+        socket.once('close', () => this.sockets.delete(socket))
+        return socket
+      }
     }
     this.pool = new pg.Pool({ ...this.clientConfig, max: options.poolSize ?? 4 })
     // An idle connection that the server closes must not crash the process.
@@ -221,6 +231,7 @@ export class PostgresEventStore implements EventStore {
       await store.ready
     } catch (error) {
       await store.pool.end().catch(() => {})
+      for (const socket of store.sockets) socket.destroy()
       throw error
     }
     return store

@@ -18,7 +18,7 @@ const tempFile = () => {
 }
 
 const openReplica = (schema: string, options: { now?: () => number; file?: string } = {}) =>
-  ReplicaEventStore.open(options.file ?? tempFile(), { url: server!.url, password: server!.password, schema, pollIntervalMs: 50, ...(options.now ? { now: options.now } : {}) }, { now: options.now, pollIntervalMs: 20 })
+  ReplicaEventStore.open(options.file ?? tempFile(), { url: server!.url, password: server!.password, schema, pollIntervalMs: 50, ...(options.now ? { now: options.now } : {}) }, { now: options.now, pollIntervalMs: 20, checkEveryMs: 100 })
 
 const newSchema = () => `r${process.pid}_${++schemas}`
 

@@ -30,6 +30,11 @@ export interface ReplicationState {
   error: string | null
 }
 
+export interface ReplicaOptions extends SqliteStoreOptions {
+  /** How often the server's head is looked at besides its notifications (ms, default 1000). */
+  checkEveryMs?: number
+}
+
 const PAGE = 2000
 /** Metadata and deletes made by others are looked for at most this often (ms). */
 const STREAM_SYNC_EVERY_MS = 5000
@@ -55,7 +60,7 @@ export class ReplicaEventStore extends SqliteEventStore {
   }
 
   /** Opens the working copy at `file` and brings it up to the server's log (a whole copy when it is empty). */
-  static async open(file: string, remote: PostgresStoreOptions, options: SqliteStoreOptions = {}): Promise<ReplicaEventStore> {
+  static async open(file: string, remote: PostgresStoreOptions, options: ReplicaOptions = {}): Promise<ReplicaEventStore> {
     const server = await PostgresEventStore.open(remote)
     let store: ReplicaEventStore
     try {
@@ -80,8 +85,8 @@ export class ReplicaEventStore extends SqliteEventStore {
           )
         }
       }
+      store.follow(options.checkEveryMs ?? 1000)
       await store.sync({ streams: true })
-      store.follow()
     } catch (error) {
       await store.close()
       throw error
@@ -105,21 +110,46 @@ export class ReplicaEventStore extends SqliteEventStore {
     return run
   }
 
-  private follow(): void {
+  /**
+   * Follows the server: its notifications for speed, and a look at its head every `checkEveryMs` for what no
+   * notification announced (appends committed before listening began, a dropped listening connection) or a sync
+   * that failed.
+   */
+  private follow(checkEveryMs: number): void {
     if (this.following) return
     this.following = true
     let timer: NodeJS.Timeout | null = null
-    const stop = this.remote.onAppended((notice) => {
-      if (notice.lastPosition > this.serverHead) this.serverHead = notice.lastPosition
-      if (notice.lastPosition <= this.head() || timer) return
+    const syncSoon = () => {
+      if (timer) return
       // Appends arriving together are copied together.
       timer = setTimeout(() => {
         timer = null
         void this.sync({ streams: Date.now() - this.lastStreamSync > STREAM_SYNC_EVERY_MS }).catch(() => {})
       }, 5)
+    }
+    const stop = this.remote.onAppended((notice) => {
+      if (notice.lastPosition > this.serverHead) this.serverHead = notice.lastPosition
+      if (notice.lastPosition > this.head()) syncSoon()
     })
+    let checking = false
+    const check = setInterval(() => {
+      if (checking) return
+      checking = true
+      this.remote
+        .headPosition()
+        .then((head) => {
+          if (head > this.serverHead) this.serverHead = head
+          if (head > this.head() || this.syncError) syncSoon()
+        })
+        .catch((error: unknown) => {
+          this.syncError = `The server cannot be reached: ${(error as Error).message}`
+        })
+        .finally(() => (checking = false))
+    }, checkEveryMs)
+    check.unref()
     this.stopFollowing = () => {
       stop()
+      clearInterval(check)
       if (timer) clearTimeout(timer)
     }
   }
