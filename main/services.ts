@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, rmSync, statSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { categoryOf } from '../shared/model/events'
@@ -21,6 +21,9 @@ import { workspaceTypings } from './workspace/event-typings'
 import { defaultWorkspaceDir } from './workspace/location'
 import { TrustRegistry } from './workspace/trust'
 import { Workspace } from './workspace/workspace'
+import { readConfig, workspaceConfig, writeConfig, CONFIG_FILE } from './workspace/config'
+import { MemoryCredentials, type Credentials } from './workspace/credentials'
+import { ReplicaEventStore } from './store/replica'
 
 export interface WorkbenchOptions {
   host: WorkbenchInfo['host']
@@ -34,6 +37,16 @@ export interface WorkbenchOptions {
   seedDemo?: boolean
   /** How many events the demo log gets (default about 100,000). */
   demoEvents?: number
+  /** Passwords of PostgreSQL stores (the desktop app's keychain; default: memory and ESW_PG_PASSWORD). */
+  credentials?: Credentials
+}
+
+/** How a folder is opened: made if missing, pointed at a PostgreSQL store, with a password for it. */
+interface OpenRequest {
+  create: boolean
+  postgres?: { url: string; schema?: string }
+  password?: string
+  rememberPassword?: boolean
 }
 
 /** Every service of one workbench, ready to be served over any transport. */
@@ -52,6 +65,7 @@ export interface Workbench {
 export async function openWorkbench(options: WorkbenchOptions): Promise<Workbench> {
   const events = new EventHub<WorkbenchContract>()
   const trust = options.trust ?? new TrustRegistry()
+  const credentials = options.credentials ?? new MemoryCredentials()
   // A short busy timeout: the main thread never blocks on another writer; appends retry asynchronously.
   const busyTimeoutMs = options.host === 'test' ? 5000 : 50
   const history: SentCommand[] = []
@@ -73,11 +87,12 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
     }
   })
 
-  const openFolder = async (dir: string | null, create: boolean): Promise<Workspace> => {
+  const openFolder = async (dir: string | null, request: OpenRequest): Promise<Workspace> => {
+    const storeOptions = { trust, busyTimeoutMs, credentials, password: request.password, rememberPassword: request.rememberPassword }
     if (dir === null) {
       const demoDir = defaultWorkspaceDir()
       const seed = ensureDemoWorkspace(demoDir, trust)
-      const ws = await Workspace.open(demoDir, { trust, busyTimeoutMs })
+      const ws = await Workspace.open(demoDir, storeOptions)
       if (seed && options.seedDemo !== false) {
         // The generator writes the history: the sagas must not act on it.
         ws.sagas.pause()
@@ -85,8 +100,32 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
       }
       return ws
     }
-    if (!create && !existsSync(dir)) throw new RpcError('NotFound', `No folder ${dir}`, { field: 'path' })
-    return Workspace.open(dir, { trust, busyTimeoutMs, createdHere: create && !existsSync(dir) })
+    const existed = existsSync(dir)
+    if (!request.create && !existed) throw new RpcError('NotFound', `No folder ${dir}`, { field: 'path' })
+    if (request.postgres) pointAtPostgres(dir, request.postgres)
+    try {
+      return await Workspace.open(dir, { ...storeOptions, createdHere: request.create && !existed })
+    } catch (error) {
+      // A new folder for a server that could not be opened is not left behind.
+      if (!existed) rmSync(dir, { recursive: true, force: true })
+      throw error
+    }
+  }
+
+  /** Writes a new workspace's workbench.json so that its log lives in PostgreSQL. */
+  const pointAtPostgres = (dir: string, postgres: NonNullable<OpenRequest['postgres']>) => {
+    const config = existsSync(join(dir, CONFIG_FILE)) ? readConfig(dir) : workspaceConfig.parse({ name: basename(dir) })
+    if (config.store?.kind === 'postgres') throw new RpcError('InvalidInput', `${dir} keeps its log in PostgreSQL already (${config.store.url})`, { field: 'postgres' })
+    if (existsSync(join(dir, 'events.db'))) {
+      throw new RpcError('InvalidInput', `${dir} has its own events.db: move its log with \`esw copy ${dir} <postgres URL>\` instead`, { field: 'postgres' })
+    }
+    const parsed = workspaceConfig.safeParse({ ...config, store: { kind: 'postgres', ...postgres } })
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      throw new RpcError('InvalidInput', `PostgreSQL ${issue.path.slice(1).join('.') || 'store'}: ${issue.message}`, { field: `postgres.${String(issue.path[issue.path.length - 1] ?? '')}` })
+    }
+    mkdirSync(dir, { recursive: true })
+    writeConfig(dir, parsed.data)
   }
 
   const bind = (ws: Workspace) => {
@@ -101,7 +140,20 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
     ]
   }
 
-  let current = await openFolder(options.workspaceDir ? resolve(options.workspaceDir) : null, true)
+  const startOpen = async (): Promise<Workspace> => {
+    if (!options.workspaceDir) return openFolder(null, { create: true })
+    try {
+      return await openFolder(resolve(options.workspaceDir), { create: true })
+    } catch (error) {
+      // A workspace whose PostgreSQL server wants a password or is away: the workbench starts on the demo, and the
+      // Workspace panel opens it again (asking for the password).
+      const code = (error as RpcError).code
+      if (code !== 'CredentialsNeeded' && code !== 'Unavailable') throw error
+      console.warn(`${(error as Error).message}; opening the demo shop instead`)
+      return openFolder(null, { create: true })
+    }
+  }
+  let current = await startOpen()
   bind(current)
 
   const switchTo = async (next: Workspace) => {
@@ -168,6 +220,7 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
         return jobs.start(task, `Export to ${basename(outFile)}`)
       },
       beginUpload: () => {
+        current.assertLocalStore('An import')
         const uploadId = randomUUID()
         const file = join(current.paths.uploads, `${uploadId}.ndjson`)
         appendFileSync(file, '')
@@ -185,9 +238,18 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
         const upload = uploads.get(uploadId)
         if (!upload || !existsSync(upload.file)) throw notFound(`No upload ${uploadId}`)
         uploads.delete(uploadId)
+        try {
+          current.assertLocalStore('An import')
+        } catch (error) {
+          rmSync(upload.file, { force: true })
+          throw error
+        }
         return jobs.start({ kind: 'import', dbFile: current.paths.database, inFile: upload.file }, `Import (${statSync(upload.file).size} bytes)`)
       },
-      startScavenge: () => jobs.start({ kind: 'scavenge', dbFile: current.paths.database }, 'Scavenge'),
+      startScavenge: () => {
+        current.assertLocalStore('A scavenge job')
+        return jobs.start({ kind: 'scavenge', dbFile: current.paths.database }, 'Scavenge')
+      },
       cancel: ({ jobId }) => jobs.cancel(jobId),
       list: () => jobs.list()
     },
@@ -206,12 +268,18 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
         return workspaceTypings(inference.list())
       },
       recent: () => trust.recent(),
-      open: async ({ path, create }) => switchTo(await openFolder(resolve(path), create)),
+      open: async ({ path, create, postgres, password, rememberPassword }) => switchTo(await openFolder(resolve(path), { create, postgres, password, rememberPassword })),
+      sync: async () => {
+        if (!(current.store instanceof ReplicaEventStore)) throw new RpcError('InvalidInput', `${current.config.name} keeps its log in events.db: there is no server to sync with`)
+        await current.store.sync({ streams: true })
+        return current.state()
+      },
+      credentialsInfo: () => ({ canRemember: credentials.canRemember }),
       resetDemo: async () => {
         const demoDir = defaultWorkspaceDir()
         if (current.dir === demoDir) await current.close()
         rmSync(demoDir, { recursive: true, force: true })
-        const next = await openFolder(null, true)
+        const next = await openFolder(null, { create: true })
         if (current.dir === demoDir) {
           current = next
           bind(next)
@@ -361,7 +429,7 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
         if (!migration.verified) throw new RpcError('Conflict', `The migration into ${dir} did not pass verification; the workspace stays on its old store`, { field: 'target' })
         // Made by this workbench from a trusted workspace: trusted too.
         if (current.trusted) trust.trust(dir)
-        await switchTo(await openFolder(dir, false))
+        await switchTo(await openFolder(dir, { create: false }))
         return { dir }
       }
     },

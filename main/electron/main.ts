@@ -1,4 +1,4 @@
-import { app, BrowserWindow, Menu, dialog, net, protocol, screen, shell, session } from 'electron'
+import { app, BrowserWindow, Menu, dialog, net, protocol, safeStorage, screen, shell, session } from 'electron'
 import { existsSync } from 'node:fs'
 import { join, normalize, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -8,6 +8,7 @@ import { openWorkbench, type Workbench } from '../services'
 import { defaultWorkspaceDir, workbenchHome } from '../workspace/location'
 import { APP_ID, DOCUMENTATION_URL, EXECUTABLE_NAME } from './app-identity'
 import { DesktopActions, type DesktopDialogs } from './desktop-actions'
+import { KeychainCredentials } from './keychain'
 import { serveWindow } from './ipc'
 import { closeDecision, crashPrompt, taskbarProgress } from './job-signals'
 import { menuTemplate } from './menu'
@@ -324,6 +325,8 @@ function start() {
       workbench = await openWorkbench({
         host: 'electron',
         workspaceDir: startDir === defaultWorkspaceDir() ? null : startDir,
+        // PostgreSQL passwords: the OS keychain through safeStorage, in a file of the app's data (never in a workspace).
+        credentials: new KeychainCredentials(join(app.getPath('userData'), 'credentials.json'), safeStorage),
         ...(Number.isInteger(demoEvents) && demoEvents > 0 ? { demoEvents } : {})
       })
       const wb = workbench

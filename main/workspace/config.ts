@@ -16,9 +16,39 @@ export const workspaceConfig = z.object({
     })
     .default({ userCodeTimeoutMs: 2000, userCodeMemoryMb: 256 }),
   /** True for the bundled demo shop. */
-  demo: z.boolean().optional()
+  demo: z.boolean().optional(),
+  /**
+   * Where the log lives: events.db in the folder (the default), or a PostgreSQL server that events.db then keeps a
+   * working copy of. The URL never holds a password: the desktop app keeps it in the OS keychain, the command line
+   * and the browser host read ESW_PG_PASSWORD.
+   */
+  store: z
+    .discriminatedUnion('kind', [
+      z.object({ kind: z.literal('sqlite') }),
+      z.object({
+        kind: z.literal('postgres'),
+        url: z
+          .string()
+          .max(2000)
+          .regex(/^postgres(ql)?:\/\//i, 'a postgres:// or postgresql:// URL')
+          .refine((url) => !urlPassword(url), 'holds a password: the workspace keeps none in clear text (the keychain or ESW_PG_PASSWORD does)'),
+        /** The PostgreSQL schema the store's tables live in (default: the URL's ?schema=, else esw). */
+        schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _ only').optional()
+      })
+    ])
+    .optional()
 })
 export type WorkspaceConfig = z.infer<typeof workspaceConfig>
+
+function urlPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== ''
+  } catch {
+    return false
+  }
+}
+
+export type StoreConfig = NonNullable<WorkspaceConfig['store']>
 
 export const CONFIG_FILE = 'workbench.json'
 

@@ -8,19 +8,19 @@ import { SagaCoordinator } from '../sagas/coordinator'
 import { Replayer } from '../replay/replayer'
 import { sandboxPrelude } from '../sandbox/prelude'
 import { Sandbox, userCodeError } from '../sandbox/sandbox'
-import { SqliteEventStore } from '../store/sqlite-store'
+import { ReplicaEventStore } from '../store/replica'
+import type { SqliteEventStore } from '../store/sqlite-store'
 import { readConfig, writeConfig, type WorkspaceConfig } from './config'
 import { deleteDefinitionFile, listDefinitionFiles, writeDefinitionFile, type DefinitionFile } from './definition-files'
 import { ensureWorkspaceDir } from './location'
 import type { TrustRegistry } from './trust'
+import { openWorkspaceStore, type WorkspaceStoreOptions } from './workspace-store'
 import { watchDefinitions } from './watcher'
 
 type Described = { kind: 'decider' | 'projection' | 'upcaster' | 'saga'; exportName: string; name: string } & Partial<DeciderHandle>
 
-export interface WorkspaceOptions {
+export interface WorkspaceOptions extends WorkspaceStoreOptions {
   trust: TrustRegistry
-  /** Busy timeout of the store's connection (short on the app's main thread). */
-  busyTimeoutMs?: number
   /** Whether to follow definition files changed on disk. */
   watch?: boolean
 }
@@ -48,11 +48,16 @@ export class Workspace {
   private readonly emitter = new EventEmitter()
   private loading: Promise<void> = Promise.resolve()
 
-  private constructor(dir: string, private readonly options: WorkspaceOptions) {
-    this.paths = ensureWorkspaceDir(dir)
-    this.dir = this.paths.dir
-    this.config = readConfig(this.dir)
-    this.store = new SqliteEventStore(this.paths.database, { busyTimeoutMs: options.busyTimeoutMs })
+  private constructor(
+    paths: ReturnType<typeof ensureWorkspaceDir>,
+    config: WorkspaceConfig,
+    store: SqliteEventStore,
+    private readonly options: WorkspaceOptions
+  ) {
+    this.paths = paths
+    this.dir = paths.dir
+    this.config = config
+    this.store = store
     this.sandbox = new Sandbox({ timeoutMs: this.config.settings.userCodeTimeoutMs, memoryMb: this.config.settings.userCodeMemoryMb })
     this.projections = new ProjectionManager({ store: this.store, runner: this.sandbox, prelude: sandboxPrelude, source: (file) => this.sourceOf(file) })
     // Commands store their events through the inline projections.
@@ -72,7 +77,10 @@ export class Workspace {
   static async open(dir: string, options: WorkspaceOptions & { createdHere?: boolean }): Promise<Workspace> {
     const isNew = !existsSync(dir)
     if (isNew) mkdirSync(dir, { recursive: true })
-    const workspace = new Workspace(dir, options)
+    const paths = ensureWorkspaceDir(dir)
+    const config = readConfig(paths.dir)
+    const store = await openWorkspaceStore(paths.database, config, options)
+    const workspace = new Workspace(paths, config, store, options)
     if (!existsSync(`${workspace.dir}/workbench.json`)) writeConfig(workspace.dir, workspace.config)
     if (options.createdHere || isNew) options.trust.trust(workspace.dir)
     options.trust.remember(workspace.dir, workspace.config.name)
@@ -100,7 +108,21 @@ export class Workspace {
       files: this.files.map((f) => ({ path: f.path, kind: f.kind, modifiedAt: f.modifiedAt })),
       definitions: this.definitions.map((d) => ({ kind: d.kind, name: d.name, file: d.file ?? '', exportName: d.exportName })),
       problems: this.problems,
-      revision: this.revision
+      revision: this.revision,
+      store: this.storeState()
+    }
+  }
+
+  /** Where the log lives; for a PostgreSQL store, how the working copy stands. */
+  storeState(): WorkspaceState['store'] {
+    if (this.store instanceof ReplicaEventStore) return { kind: 'postgres', ...this.store.replication() }
+    return { kind: 'sqlite', file: this.paths.database }
+  }
+
+  /** Refuses work that writes events.db directly, which a working copy of a PostgreSQL log must not take. */
+  assertLocalStore(action: string): void {
+    if (this.store instanceof ReplicaEventStore) {
+      throw new RpcError('InvalidInput', `${action} writes the SQLite file directly, and ${this.config.name} keeps its log in PostgreSQL (${this.store.location}); events.db is only its working copy`)
     }
   }
 

@@ -29,7 +29,21 @@ export const workspaceState = z.object({
   definitions: z.array(definitionSummary),
   problems: z.array(codeProblem),
   /** Bumped whenever files, trust or definitions change. */
-  revision: z.number().int()
+  revision: z.number().int(),
+  /** Where the log lives: events.db, or a PostgreSQL server that events.db keeps a working copy of. */
+  store: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('sqlite'), file: z.string() }),
+    z.object({
+      kind: z.literal('postgres'),
+      /** The server's URL without a password. */
+      location: z.string(),
+      schema: z.string(),
+      serverHead: z.number().int(),
+      localHead: z.number().int(),
+      lastSyncAt: z.number().nullable(),
+      error: z.string().nullable()
+    })
+  ])
 })
 export type WorkspaceState = z.infer<typeof workspaceState>
 
@@ -56,7 +70,24 @@ export const workspaceService = defineService({
     /** Workspaces opened recently on this machine. */
     recent: method('Recently opened workspaces', z.void(), z.array(z.object({ path: z.string(), name: z.string(), openedAt: z.number() }))),
     /** Opens another workspace folder (created when it does not exist). */
-    open: method('Opens a workspace folder', z.object({ path: z.string().min(1).max(4096), create: z.boolean().default(false) }), workspaceState),
+    open: method(
+      'Opens a workspace folder',
+      z.object({
+        path: z.string().min(1).max(4096),
+        create: z.boolean().default(false),
+        /** For a new workspace: keep the log in this PostgreSQL store (no password in the URL). */
+        postgres: z.object({ url: z.string().min(1).max(2000), schema: z.string().max(63).optional() }).optional(),
+        /** The PostgreSQL store's password, when the workbench does not have it yet. */
+        password: z.string().max(1000).optional(),
+        /** Keep the password in the OS keychain (desktop app only). */
+        rememberPassword: z.boolean().optional()
+      }),
+      workspaceState
+    ),
+    /** Copies what the PostgreSQL server has and the working copy lacks, metadata and deletes included. */
+    sync: method('Brings the working copy of a PostgreSQL store up to the server', z.void(), workspaceState),
+    /** Whether passwords can be kept across launches here (the desktop app's keychain). */
+    credentialsInfo: method('Whether this host can keep passwords in the OS keychain', z.void(), z.object({ canRemember: z.boolean() })),
     /** Recreates the demo shop from scratch. */
     resetDemo: method('Recreates the demo workspace', z.void(), workspaceState)
   },

@@ -16,7 +16,11 @@ export const errorCodes = [
   'UserCodeFailed',
   'Timeout',
   'Cancelled',
-  'Untrusted'
+  'Untrusted',
+  /** A server (the PostgreSQL store) wants a password the workbench does not have, or refused the one given. */
+  'CredentialsNeeded',
+  /** A server (the PostgreSQL store) could not be reached. */
+  'Unavailable'
 ] as const
 
 export type ErrorCode = (typeof errorCodes)[number]

@@ -93,6 +93,7 @@ export function workspaceState(fields: Partial<WorkspaceState> = {}): WorkspaceS
     files: [],
     definitions: [],
     problems: [],
+    store: { kind: 'sqlite', file: '/ws/demo/events.db' },
     revision: 1,
     ...fields
   }

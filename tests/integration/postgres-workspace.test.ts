@@ -1,0 +1,141 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openWorkbench, type Workbench } from '../../main/services'
+import { contract } from '../../shared/contract'
+import { connect } from '../../shared/rpc/client'
+import { createMemoryPair } from '../../shared/rpc/memory'
+import { serve } from '../../shared/rpc/server'
+import { postgresSide, sqliteSide } from '../../main/store/postgres-copy'
+import { pgBinaries, startPgTestServer, stopPgTestServer, type PgTestServer } from '../../main/store/postgres-test-server'
+import { ReplicaEventStore } from '../../main/store/replica'
+import { MemoryCredentials } from '../../main/workspace/credentials'
+import { demoTemplateFiles } from '../../main/workspace/demo-template'
+import { TrustRegistry } from '../../main/workspace/trust'
+
+let server: PgTestServer | undefined
+let home: string
+interface Bench {
+  wb: Workbench
+  rpc: ReturnType<typeof connect<typeof contract>>
+}
+const benches: Bench[] = []
+
+/** A workbench served over the contract (inputs validated as from the renderer). */
+async function workbench(name: string): Promise<Bench> {
+  const wb = await openWorkbench({ host: 'test', workspaceDir: join(home, `${name}-local`), trust: new TrustRegistry(join(home, `${name}-home`)), credentials: new MemoryCredentials({}), seedDemo: false })
+  const [a, b] = createMemoryPair()
+  serve(wb.contract, wb.implementation, a, { events: wb.events })
+  const bench = { wb, rpc: connect(contract, b) }
+  benches.push(bench)
+  return bench
+}
+
+async function until<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string): Promise<T> {
+  const started = Date.now()
+  for (;;) {
+    const value = await Promise.resolve()
+      .then(read)
+      .catch((error: unknown) => error as T)
+    if (ok(value)) return value
+    if (Date.now() - started > 20_000) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+const levels = (b: Bench) => b.rpc.projections.page({ projection: 'inventory_levels', table: 'levels' })
+
+describe.skipIf(!pgBinaries)('a workspace whose log lives in PostgreSQL', { timeout: 90_000 }, () => {
+  beforeAll(async () => {
+    server = await startPgTestServer()
+    home = mkdtempSync(join(tmpdir(), 'esw-pg-workspace-'))
+  })
+  afterAll(async () => {
+    for (const b of benches) {
+      b.rpc.close()
+      await b.wb.close()
+    }
+    stopPgTestServer(server)
+    rmSync(home, { recursive: true, force: true })
+  })
+
+  it('asks for the password, keeps none in the folder, and runs commands, projections and sagas on the shared log', async () => {
+    const a = await workbench('a')
+    const dir = join(home, 'team-a')
+    const postgres = { url: server!.url, schema: 'team' }
+    await expect(a.rpc.workspace.open({ path: dir, create: true, postgres })).rejects.toMatchObject({ code: 'CredentialsNeeded' })
+    expect(existsSync(dir)).toBe(false)
+    await expect(a.rpc.workspace.open({ path: dir, create: true, postgres: { url: server!.url.replace('://', '://x:pw@') } })).rejects.toMatchObject({
+      code: 'InvalidInput',
+      message: expect.stringContaining('password')
+    })
+    await expect(a.rpc.workspace.open({ path: dir, create: true, postgres, password: 'wrong' })).rejects.toMatchObject({ code: 'CredentialsNeeded', message: expect.stringContaining('refused') })
+
+    const state = await a.rpc.workspace.open({ path: dir, create: true, postgres, password: server!.password })
+    expect(state.store).toMatchObject({ kind: 'postgres', schema: 'team', serverHead: 0, localHead: 0 })
+    const config = readFileSync(join(dir, 'workbench.json'), 'utf8')
+    expect(JSON.parse(config).store).toEqual({ kind: 'postgres', url: server!.url, schema: 'team' })
+    expect(config).not.toContain(server!.password)
+
+    for (const [file, source] of Object.entries(demoTemplateFiles)) await a.rpc.workspace.saveFile({ path: file, source })
+    expect((await a.rpc.workspace.state()).problems.filter((p) => p.severity === 'error')).toEqual([])
+
+    const stock = await a.rpc.commands.send({ decider: 'inventory', command: 'ReceiveStock', data: { sku: 'beans-kenya-250g', quantity: 10, purchaseOrder: 'po-1' } })
+    expect(stock.outcome).toBe('accepted')
+    // The inline projection's row is there when the command returns.
+    expect((await levels(a)).rows).toEqual([expect.objectContaining({ sku: 'beans-kenya-250g', received: 10, available: 10 })])
+    const order = await a.rpc.commands.send({
+      decider: 'orders',
+      command: 'PlaceOrder',
+      data: { orderId: 'o-1', cartId: 'c-1', customerId: 'ann', country: 'NL', lines: [{ sku: 'beans-kenya-250g', quantity: 2, priceCents: 1000 }] }
+    })
+    expect(order.outcome).toBe('accepted')
+    // The saga runs through its steps, every command going to the server.
+    await until(() => a.rpc.sagas.instance({ streamId: 'saga-order_fulfilment-o-1' }), (r) => r?.instance?.status === 'completed', 'the saga to complete')
+    await until(() => levels(a), (p) => p.rows?.[0]?.reserved === 2, 'the stock to be reserved')
+
+    // The working copy is the server's log, event for event.
+    const ws = a.wb.workspace()
+    expect(ws.store).toBeInstanceOf(ReplicaEventStore)
+    const replica = ws.store as ReplicaEventStore
+    const head = await replica.remote.headPosition()
+    expect(head).toBeGreaterThan(5)
+    expect(await sqliteSide(replica).events(0, 1000)).toEqual(await postgresSide(replica.remote).events(0, 1000))
+
+    // Replay reads the working copy.
+    const replay = await a.rpc.replay.stateAt({ streamId: 'order-o-1', decider: 'orders', useSnapshots: false })
+    expect(replay.version).toBeGreaterThan(0)
+
+    // Work that writes events.db directly is refused with the reason.
+    await expect(a.rpc.jobs.beginUpload({ fileName: 'log.ndjson', bytes: 10 })).rejects.toMatchObject({ message: expect.stringContaining('PostgreSQL') })
+    await expect(a.rpc.jobs.startScavenge(undefined)).rejects.toMatchObject({ message: expect.stringContaining('working copy') })
+
+    // A stale expected version is decided by the server.
+    await expect(a.rpc.store.append({ streamId: 'order-o-1', events: [{ type: 'Note', data: {} }], expectedVersion: 'no-stream' })).rejects.toMatchObject({ code: 'WrongExpectedVersion' })
+  })
+
+  it("lets a teammate's workbench open the same store and see the same log and read models", async () => {
+    const b = await workbench('b')
+    const dir = join(home, 'team-b')
+    const state = await b.rpc.workspace.open({ path: dir, create: true, postgres: { url: server!.url, schema: 'team' }, password: server!.password })
+    expect(state.store).toMatchObject({ kind: 'postgres' })
+    for (const [file, source] of Object.entries(demoTemplateFiles)) await b.rpc.workspace.saveFile({ path: file, source })
+    const a = benches[0]
+    const aStore = a.wb.workspace().store as ReplicaEventStore
+    // The whole log was copied when the workspace opened; the read model is built from it.
+    expect(b.wb.workspace().store.head()).toBe(aStore.head())
+    await until(() => levels(b), (p) => p.rows?.length === 1, 'b to project the log')
+    expect((await levels(b)).rows).toEqual((await levels(a)).rows)
+
+    // What b appends reaches a through the server's notifications; a's projection follows.
+    await b.rpc.commands.send({ decider: 'inventory', command: 'ReceiveStock', data: { sku: 'tea-sencha-100g', quantity: 4, purchaseOrder: 'po-2' } })
+    await until(() => levels(a), (p) => p.rows?.some((r) => r.sku === 'tea-sencha-100g'), "a to see b's stock")
+    const page = await a.rpc.store.readStream({ streamId: 'inventory-tea-sencha-100g', from: 1, direction: 'forwards', limit: 10 })
+    expect(page.events.map((e) => e.type)).toEqual(['StockReceived'])
+    // Metadata set by one is copied by the other on a sync.
+    await b.rpc.store.setStreamMetadata({ streamId: 'inventory-tea-sencha-100g', metadata: { custom: { note: 'from b' } } })
+    await a.rpc.workspace.sync(undefined)
+    expect((await a.rpc.store.streamInfo({ streamId: 'inventory-tea-sencha-100g' })).metadata).toEqual({ custom: { note: 'from b' } })
+  })
+})
