@@ -6,6 +6,7 @@ import { PostgresEventStore, parseStoreUrl } from '../store/postgres-store'
 import { SqliteEventStore } from '../store/sqlite-store'
 import { ensureWorkspaceDir, workspacePaths } from '../workspace/location'
 import { TrustRegistry } from '../workspace/trust'
+import { CONFIG_FILE, readConfig } from '../workspace/config'
 import { UsageError, writeOut } from './output'
 
 const isUrl = (location: string) => /^postgres(ql)?:\/\//i.test(location)
@@ -28,6 +29,10 @@ async function open(location: string, role: 'from' | 'to'): Promise<Opened> {
   }
   const dir = resolve(location)
   const paths = workspacePaths(dir)
+  const config = existsSync(join(dir, CONFIG_FILE)) ? readConfig(dir) : null
+  if (config?.store?.kind === 'postgres') {
+    throw new UsageError(`${dir} keeps its log in PostgreSQL (events.db there is only a working copy): give ${config.store.url} as <${role}> instead`)
+  }
   if (!existsSync(paths.database)) {
     if (role === 'from') throw new Error(`${dir} is not a workspace (no events.db)`)
     // The target workspace is made as `esw init` makes one.

@@ -12,7 +12,9 @@ const usage = `${APP_NAME} ${APP_VERSION} — command line
 Usage: esw <command> [options]
 
 Workspaces and the event store:
-  init <dir>                                  create a workspace folder (workbench.json, events.db)
+  init <dir> [--postgres URL [--schema S]]    create a workspace folder (workbench.json, events.db); with
+                                              --postgres postgres://user@host:port/db its log lives in PostgreSQL
+                                              and events.db is its working copy (the password in ESW_PG_PASSWORD)
   append <dir> <stream> [--expected-version any|no-stream|exists|N]
                                               append events given as NDJSON on stdin ({"type","data","metadata"?,"id"?})
   read <dir> <stream> [--from N] [--backwards] [--limit N]

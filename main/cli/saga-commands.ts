@@ -1,4 +1,3 @@
-import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { sagaStatus } from '../../shared/contract/sagas'
 import { RpcError } from '../../shared/rpc/errors'
@@ -7,19 +6,10 @@ import { foldInstance, summary } from '../sagas/state'
 import { SandboxContext } from '../sandbox/context'
 import { sandboxPrelude } from '../sandbox/prelude'
 import { userCodeError } from '../sandbox/sandbox'
-import { SqliteEventStore } from '../store/sqlite-store'
 import type { SagaDescriptor } from '../../shared/contract/sagas'
 import { trustedWorkspace } from './upcasting-commands'
 import { UsageError, writeOut } from './output'
-import { workspacePaths } from '../workspace/location'
-import { existsSync } from 'node:fs'
-
-function openStore(dir: string | undefined): SqliteEventStore {
-  if (!dir) throw new UsageError('missing <dir>: the workspace folder')
-  const paths = workspacePaths(resolve(dir))
-  if (!existsSync(paths.database)) throw new Error(`${paths.dir} is not a workspace (no events.db); create one with \`esw init ${dir}\``)
-  return new SqliteEventStore(paths.database)
-}
+import { openCliStore } from './workspace-store'
 
 /** esw sagas <dir> [--status S] [--saga NAME]: saga instances as JSON lines, read from their saga streams. */
 export async function sagas(args: string[]): Promise<void> {
@@ -27,7 +17,7 @@ export async function sagas(args: string[]): Promise<void> {
   if (positionals.length !== 1) throw new UsageError('usage: esw sagas <dir> [--status running|completed|compensating|compensated|parked] [--saga NAME]')
   const status = values.status === undefined ? undefined : sagaStatus.safeParse(values.status)
   if (status && !status.success) throw new UsageError(`--status must be one of ${sagaStatus.options.join(', ')}, not '${values.status}'`)
-  const store = openStore(positionals[0])
+  const store = await openCliStore(positionals[0])
   try {
     const ids = store.db.prepare<[], { stream_id: string }>("SELECT stream_id FROM streams WHERE category = 'saga' ORDER BY created_at, stream_id").all()
     let out = ''
@@ -46,7 +36,7 @@ export async function sagas(args: string[]): Promise<void> {
 export async function saga(args: string[]): Promise<void> {
   const { positionals } = parseArgs({ args, allowPositionals: true })
   if (positionals.length !== 2) throw new UsageError('usage: esw saga <dir> <instance> (the saga stream id, saga-<name>-<id>, or the instance id)')
-  const store = openStore(positionals[0])
+  const store = await openCliStore(positionals[0])
   try {
     const wanted = positionals[1]
     let streamId = wanted

@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, existsSync, writeFileSync } from 'node:fs'
+import { createReadStream, createWriteStream, existsSync, rmSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { sandboxPrelude } from '../sandbox/prelude'
@@ -7,19 +7,15 @@ import { trustedWorkspace } from './upcasting-commands'
 import { expectedVersion as expectedVersionSchema, type NewEvent } from '../../shared/model/events'
 import { RpcError } from '../../shared/rpc/errors'
 import { exportEvents, importEvents } from '../store/ndjson'
-import { SqliteEventStore } from '../store/sqlite-store'
+import { ReplicaEventStore } from '../store/replica'
+import { CONFIG_FILE, readConfig, workspaceConfig, writeConfig, type WorkspaceConfig } from '../workspace/config'
+import { openWorkspaceStore } from '../workspace/workspace-store'
 import { ensureWorkspaceDir, workspacePaths } from '../workspace/location'
 import { TrustRegistry } from '../workspace/trust'
 import { readLines, UsageError, writeOut } from './output'
+import { assertLocalLog, withCliStore } from './workspace-store'
 
 type Args = string[]
-
-function openStore(dir: string | undefined): SqliteEventStore {
-  if (!dir) throw new UsageError('missing <dir>: the workspace folder')
-  const paths = workspacePaths(resolve(dir))
-  if (!existsSync(paths.database)) throw new Error(`${paths.dir} is not a workspace (no events.db); create one with \`esw init ${dir}\``)
-  return new SqliteEventStore(paths.database)
-}
 
 function integer(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined
@@ -28,26 +24,38 @@ function integer(name: string, value: string | undefined): number | undefined {
   return n
 }
 
-async function withStore<T>(dir: string | undefined, fn: (store: SqliteEventStore) => Promise<T>): Promise<T> {
-  const store = openStore(dir)
-  try {
-    return await fn(store)
-  } finally {
-    await store.close()
-  }
-}
-
 export async function init(args: Args): Promise<void> {
-  const { positionals } = parseArgs({ args, allowPositionals: true })
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { postgres: { type: 'string' }, schema: { type: 'string' } } })
   const dir = positionals[0]
-  if (!dir) throw new UsageError('usage: esw init <dir>')
-  const paths = ensureWorkspaceDir(resolve(dir))
-  const config = join(paths.dir, 'workbench.json')
-  if (!existsSync(config)) writeFileSync(config, JSON.stringify({ name: basename(paths.dir), trusted: true, settings: {} }, null, 2) + '\n')
-  const store = new SqliteEventStore(paths.database)
-  await store.close()
-  new TrustRegistry().trust(paths.dir)
-  await writeOut(JSON.stringify({ workspace: paths.dir, database: paths.database }) + '\n')
+  if (!dir || positionals.length > 1) throw new UsageError('usage: esw init <dir> [--postgres postgres://user@host:port/db [--schema S]]   (password in ESW_PG_PASSWORD)')
+  if (values.schema && !values.postgres) throw new UsageError('--schema goes with --postgres')
+  const target = resolve(dir)
+  const existed = existsSync(target)
+  const paths = workspacePaths(target)
+  let config: WorkspaceConfig = existsSync(join(target, CONFIG_FILE)) ? readConfig(target) : workspaceConfig.parse({ name: basename(target) })
+  if (values.postgres) {
+    if (config.store?.kind === 'postgres') throw new UsageError(`${paths.dir} keeps its log in PostgreSQL already (${config.store.url})`)
+    if (existsSync(paths.database)) throw new UsageError(`${paths.dir} has its own events.db: move its log with \`esw copy ${dir} ${values.postgres}\``)
+    const parsed = workspaceConfig.safeParse({ ...config, store: { kind: 'postgres', url: values.postgres, ...(values.schema ? { schema: values.schema } : {}) } })
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      throw new UsageError(`--${issue.path[issue.path.length - 1] === 'schema' ? 'schema' : 'postgres'}: ${issue.message}`)
+    }
+    config = parsed.data
+  }
+  ensureWorkspaceDir(target)
+  try {
+    // Opening the store checks the server (and takes the working copy of its log).
+    const store = await openWorkspaceStore(paths.database, config)
+    writeConfig(paths.dir, config)
+    new TrustRegistry().trust(paths.dir)
+    const where = store instanceof ReplicaEventStore ? { postgres: store.location, schema: store.remote.schema, events: store.head() } : {}
+    await store.close()
+    await writeOut(JSON.stringify({ workspace: paths.dir, database: paths.database, ...where }) + '\n')
+  } catch (error) {
+    if (!existed) rmSync(paths.dir, { recursive: true, force: true })
+    throw error
+  }
 }
 
 export async function append(args: Args): Promise<void> {
@@ -69,7 +77,7 @@ export async function append(args: Args): Promise<void> {
     }
   }
   if (events.length === 0) throw new UsageError('no events on stdin: give one JSON event per line ({"type": ..., "data": {...}})')
-  await withStore(dir, async (store) => {
+  await withCliStore(dir, async (store) => {
     const result = await store.appendToStream(streamId, events, { expectedVersion: parsed.data })
     await writeOut(JSON.stringify(result) + '\n')
   })
@@ -85,7 +93,7 @@ export async function read(args: Args): Promise<void> {
   if (!dir || !streamId) throw new UsageError('usage: esw read <dir> <stream> [--from N] [--backwards] [--limit N]')
   const limit = integer('limit', values.limit) ?? Number.MAX_SAFE_INTEGER
   let from = integer('from', values.from)
-  await withStore(dir, async (store) => {
+  await withCliStore(dir, async (store) => {
     let printed = 0
     for (;;) {
       const page = store.readStreamSync(streamId, { from, direction: values.backwards ? 'backwards' : 'forwards', limit: Math.min(1000, limit - printed) })
@@ -125,7 +133,7 @@ export async function exportCommand(args: Args): Promise<void> {
   }
   // As read: through the workspace's upcasters (its code runs, so it must be trusted).
   const asRead = values.upcast ? new AsReadLog(upcasterContext(sandboxPrelude(), trustedWorkspace(positionals[0], 'Exporting events as read').files)) : null
-  await withStore(positionals[0], async (store) => {
+  await withCliStore(positionals[0], async (store) => {
     const file = values.out ? createWriteStream(values.out) : null
     const sink = file
       ? (chunk: string) => (file.write(chunk) ? undefined : new Promise<void>((r) => file.once('drain', () => r())))
@@ -146,7 +154,8 @@ export async function exportCommand(args: Args): Promise<void> {
 export async function importCommand(args: Args): Promise<void> {
   const { positionals } = parseArgs({ args, allowPositionals: true })
   const [dir, file] = positionals
-  await withStore(dir, async (store) => {
+  await withCliStore(dir, async (store) => {
+    assertLocalLog(store, 'An import')
     const input = file ? createReadStream(file, { encoding: 'utf8' }) : process.stdin
     const result = await importEvents(store, readLines(input))
     process.stderr.write(`imported ${result.events} events into ${result.streams} streams (${result.mode}${result.skipped ? `, ${result.skipped} already stored` : ''})\n`)
@@ -159,7 +168,7 @@ export async function streams(args: Args): Promise<void> {
     allowPositionals: true,
     options: { category: { type: 'string' }, contains: { type: 'string' }, type: { type: 'string' }, 'include-deleted': { type: 'boolean', default: false } }
   })
-  await withStore(positionals[0], async (store) => {
+  await withCliStore(positionals[0], async (store) => {
     let after: string | undefined
     for (;;) {
       const page = await store.listStreams({ category: values.category, nameContains: values.contains, eventType: values.type, includeDeleted: values['include-deleted'], after, limit: 1000 })
@@ -172,7 +181,7 @@ export async function streams(args: Args): Promise<void> {
 
 export async function stats(args: Args): Promise<void> {
   const { positionals } = parseArgs({ args, allowPositionals: true })
-  await withStore(positionals[0], async (store) => {
+  await withCliStore(positionals[0], async (store) => {
     await writeOut(JSON.stringify(await store.stats(), null, 2) + '\n')
   })
 }

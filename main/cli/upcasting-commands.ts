@@ -10,6 +10,7 @@ import { listDefinitionFiles } from '../workspace/definition-files'
 import { workspacePaths } from '../workspace/location'
 import { TrustRegistry } from '../workspace/trust'
 import { UsageError, writeOut } from './output'
+import { syncWorkingCopy } from './workspace-store'
 
 /** A workspace folder whose code may run: its database file and definition files. */
 export function trustedWorkspace(dir: string | undefined, action: string): { dir: string; database: string; files: Array<[string, string]> } {
@@ -40,6 +41,7 @@ export async function dryRun(args: string[]): Promise<void> {
   const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { type: { type: 'string', multiple: true } } })
   if (positionals.length !== 1) throw new UsageError('usage: esw dry-run <dir> [--type T]...')
   const ws = trustedWorkspace(positionals[0], 'A dry-run')
+  await syncWorkingCopy(ws.dir)
   const report = await dryRunJob({ dbFile: ws.database, prelude: sandboxPrelude(), files: ws.files, types: values.type }, stderrProgress('dry-run: position'))
   await writeOut(JSON.stringify(report, null, 2) + '\n')
   const failed = report.counts.reduce((n, c) => n + c.failed, 0)
@@ -54,6 +56,7 @@ export async function migrate(args: string[]): Promise<void> {
   if (positionals.length !== 2) throw new UsageError('usage: esw migrate <dir> <new-dir>')
   const ws = trustedWorkspace(positionals[0], 'A migration')
   const target = resolve(positionals[1])
+  await syncWorkingCopy(ws.dir)
   const report = await migrateJob({ dbFile: ws.database, dir: ws.dir, target, prelude: sandboxPrelude(), files: ws.files }, stderrProgress('migrate: step'))
   await writeOut(JSON.stringify(report, null, 2) + '\n')
   if (!report.verified) throw new RpcError('Conflict', `The migration into ${target} did not pass verification (kept there for a look; the old workspace is unchanged)`)

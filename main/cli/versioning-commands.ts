@@ -1,10 +1,7 @@
-import { existsSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { SqliteEventStore } from '../store/sqlite-store'
 import { SchemaInference } from '../versioning/schemas'
-import { workspacePaths } from '../workspace/location'
 import { UsageError, writeOut } from './output'
+import { openCliStore } from './workspace-store'
 
 const usage = 'usage: esw schemas <dir> [--type T] [--drift [--buckets N]]'
 
@@ -23,9 +20,7 @@ export async function schemas(args: string[]): Promise<void> {
   if (values.drift && !values.type) throw new UsageError('--drift needs --type T: the event type whose versions to chart')
   const buckets = values.buckets === undefined ? 60 : Number(values.buckets)
   if (!Number.isInteger(buckets) || buckets < 1 || buckets > 1000) throw new UsageError(`--buckets must be a whole number from 1 to 1000, got '${values.buckets}'`)
-  const paths = workspacePaths(resolve(dir))
-  if (!existsSync(paths.database)) throw new Error(`${paths.dir} is not a workspace (no events.db); create one with \`esw init ${dir}\``)
-  const store = new SqliteEventStore(paths.database)
+  const store = await openCliStore(dir)
   try {
     const inference = new SchemaInference(store, { pageSize: 5000 })
     let shown = Date.now()

@@ -1,0 +1,43 @@
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { ReplicaEventStore } from '../store/replica'
+import type { SqliteEventStore } from '../store/sqlite-store'
+import { CONFIG_FILE, readConfig } from '../workspace/config'
+import { workspacePaths } from '../workspace/location'
+import { openWorkspaceStore } from '../workspace/workspace-store'
+import { UsageError } from './output'
+
+/**
+ * The store of a workspace folder for a command: events.db, or for a workspace whose log lives in PostgreSQL its
+ * working copy, brought up to the server first (the password from ESW_PG_PASSWORD).
+ */
+export async function openCliStore(dir: string | undefined): Promise<SqliteEventStore> {
+  if (!dir) throw new UsageError('missing <dir>: the workspace folder')
+  const paths = workspacePaths(resolve(dir))
+  const config = existsSync(join(paths.dir, CONFIG_FILE)) ? readConfig(paths.dir) : null
+  if (config?.store?.kind === 'postgres') return openWorkspaceStore(paths.database, config)
+  if (!existsSync(paths.database)) throw new Error(`${paths.dir} is not a workspace (no events.db); create one with \`esw init ${dir}\``)
+  return openWorkspaceStore(paths.database, config ?? { name: dir, settings: { userCodeTimeoutMs: 2000, userCodeMemoryMb: 256 } })
+}
+
+export async function withCliStore<T>(dir: string | undefined, fn: (store: SqliteEventStore) => Promise<T>): Promise<T> {
+  const store = await openCliStore(dir)
+  try {
+    return await fn(store)
+  } finally {
+    await store.close()
+  }
+}
+
+/** Refuses a command that writes events.db directly in a workspace whose log lives in PostgreSQL. */
+export function assertLocalLog(store: SqliteEventStore, what: string): void {
+  if (store instanceof ReplicaEventStore) {
+    throw new UsageError(`${what} writes events.db directly, and this workspace keeps its log in PostgreSQL (${store.location}); events.db is only its working copy`)
+  }
+}
+
+/** For jobs that read events.db by its path: brings a PostgreSQL workspace's working copy up to the server. */
+export async function syncWorkingCopy(dir: string): Promise<void> {
+  const config = existsSync(join(resolve(dir), CONFIG_FILE)) ? readConfig(resolve(dir)) : null
+  if (config?.store?.kind === 'postgres') await (await openCliStore(dir)).close()
+}
