@@ -4,13 +4,20 @@ import type { CodeProblem, WorkspaceState } from '../../../shared/contract'
 import type { DefinitionKind } from '../../../shared/model/definitions'
 import type { Disposer } from '../../../shared/rpc/protocol'
 import { useConnectionStore } from './connection'
-import { describeError } from './errors'
+import { describeError, errorCode } from './errors'
 
 export const definitionKinds: DefinitionKind[] = ['domain', 'projections', 'upcasters', 'sagas']
 
 export type WorkspaceFile = WorkspaceState['files'][number]
 export type DefinitionSummary = WorkspaceState['definitions'][number]
 export type RecentWorkspace = { path: string; name: string; openedAt: number }
+export interface OpenRequest {
+  path: string
+  create: boolean
+  postgres?: { url: string; schema?: string }
+  password?: string
+  rememberPassword?: boolean
+}
 
 /** A definition file with what was loaded from it. */
 export interface FileEntry extends WorkspaceFile {
@@ -35,9 +42,13 @@ export const useWorkspaceStore = defineStore('workspace', () => {
   const recent = ref<RecentWorkspace[]>([])
   const loading = ref(false)
   const error = ref<string | null>(null)
-  /** What the person is waiting for: trusting, opening, resetting. */
-  const busy = ref<'trust' | 'open' | 'reset' | null>(null)
+  /** What the person is waiting for: trusting, opening, resetting, syncing with the PostgreSQL server. */
+  const busy = ref<'trust' | 'open' | 'reset' | 'sync' | null>(null)
   const actionError = ref<string | null>(null)
+  /** An open that a PostgreSQL server refused for want of a password: asked again with one. */
+  const passwordFor = ref<{ request: OpenRequest; location: string; refused: boolean } | null>(null)
+  /** Whether a password can be kept in the OS keychain (the desktop app). */
+  const canRemember = ref(false)
   let stopChanges: Disposer | null = null
 
   const files = computed<FileEntry[]>(() =>
@@ -97,7 +108,7 @@ export const useWorkspaceStore = defineStore('workspace', () => {
     stopChanges = null
   }
 
-  async function act(kind: 'trust' | 'open' | 'reset', call: () => Promise<WorkspaceState>, failure: string): Promise<boolean> {
+  async function act(kind: 'trust' | 'open' | 'reset' | 'sync', call: () => Promise<WorkspaceState>, failure: string): Promise<boolean> {
     if (busy.value) return false
     busy.value = kind
     actionError.value = null
@@ -107,24 +118,56 @@ export const useWorkspaceStore = defineStore('workspace', () => {
       return true
     } catch (e) {
       actionError.value = `${failure}: ${describeError(e)}`
+      lastError = e
       return false
     } finally {
       busy.value = null
     }
   }
+  let lastError: unknown = null
 
   const trust = () => act('trust', () => connection.rpc().workspace.trust(), 'Could not trust the workspace')
 
-  async function openFolder(path: string, create: boolean): Promise<boolean> {
+  /** Opens (or creates) a folder; `postgres` keeps a new workspace's log in a PostgreSQL store. */
+  async function openFolder(path: string, create: boolean, extra: Omit<OpenRequest, 'path' | 'create'> = {}): Promise<boolean> {
     const folder = path.trim()
     if (!folder) {
       actionError.value = 'Enter the path of a folder'
       return false
     }
-    const ok = await act('open', () => connection.rpc().workspace.open({ path: folder, create }), `Could not open ${folder}`)
-    if (ok) await refreshRecent()
+    const request: OpenRequest = { path: folder, create, ...extra }
+    const ok = await act('open', () => connection.rpc().workspace.open(request), `Could not open ${folder}`)
+    if (ok) {
+      passwordFor.value = null
+      await refreshRecent()
+    } else if (errorCode(lastError) === 'CredentialsNeeded') {
+      // Asked again with the password; the server was created or found, only the password is missing.
+      const details = (lastError as { details?: { location?: string } }).details
+      passwordFor.value = { request: { ...request, password: undefined }, location: details?.location ?? extra.postgres?.url ?? folder, refused: extra.password !== undefined }
+      actionError.value = null
+      void refreshCredentialsInfo()
+    }
     return ok
   }
+
+  /** Retries the open that wanted a password. */
+  async function openWithPassword(password: string, remember: boolean): Promise<boolean> {
+    const pending = passwordFor.value
+    if (!pending) return false
+    const { path, create, ...extra } = pending.request
+    return openFolder(path, create, { ...extra, password, rememberPassword: remember })
+  }
+
+  async function refreshCredentialsInfo(): Promise<void> {
+    try {
+      canRemember.value = (await connection.rpc().workspace.credentialsInfo()).canRemember
+    } catch {
+      canRemember.value = false
+    }
+  }
+
+  /** Copies what the PostgreSQL server has and the working copy lacks. */
+  const sync = () => act('sync', () => connection.rpc().workspace.sync(), 'Could not sync with the server')
 
   async function resetDemo(): Promise<boolean> {
     const ok = await act('reset', () => connection.rpc().workspace.resetDemo(), 'Could not reset the demo')
@@ -137,5 +180,29 @@ export const useWorkspaceStore = defineStore('workspace', () => {
     apply(next)
   }
 
-  return { state, recent, loading, error, busy, actionError, files, filesByKind, problems, errorCount, trusted, refresh, refreshRecent, open, close, trust, openFolder, resetDemo, accept }
+  return {
+    state,
+    recent,
+    loading,
+    error,
+    busy,
+    actionError,
+    passwordFor,
+    canRemember,
+    files,
+    filesByKind,
+    problems,
+    errorCount,
+    trusted,
+    refresh,
+    refreshRecent,
+    open,
+    close,
+    trust,
+    openFolder,
+    openWithPassword,
+    sync,
+    resetDemo,
+    accept
+  }
 })
