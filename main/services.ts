@@ -128,6 +128,23 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
     writeConfig(dir, parsed.data)
   }
 
+  // A working copy of a PostgreSQL log: the Workspace panel's position against the server follows appends (at most
+  // once a second).
+  const followReplication = (ws: Workspace): (() => void) => {
+    if (!(ws.store instanceof ReplicaEventStore)) return () => {}
+    let timer: NodeJS.Timeout | null = null
+    const stop = ws.store.onAppended(() => {
+      timer ??= setTimeout(() => {
+        timer = null
+        events.emit('workspace', 'changed', ws.state())
+      }, 1000)
+    })
+    return () => {
+      stop()
+      if (timer) clearTimeout(timer)
+    }
+  }
+
   const bind = (ws: Workspace) => {
     for (const stop of unbind) stop()
     unbind = [
@@ -136,7 +153,8 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
       ws.projections.on('status', (status) => events.emit('projections', 'status', status)),
       ws.projections.on('progress', (progress) => events.emit('projections', 'progress', progress)),
       ws.sagas.on('instance', (instance) => events.emit('sagas', 'instance', instance)),
-      schemaInference(ws.store).follow((update) => events.emit('versioning', 'updated', update))
+      schemaInference(ws.store).follow((update) => events.emit('versioning', 'updated', update)),
+      followReplication(ws)
     ]
   }
 
