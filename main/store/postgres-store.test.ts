@@ -56,6 +56,31 @@ describe.skipIf(!pgBinaries)('PostgreSQL store', () => {
       await dropSchema(server!, store.schema)
     })
 
+    it('leaves no listening connection behind when closed while it starts to listen', async () => {
+      const store = await openTestStore(server!)
+      const schema = store.schema
+      await store.close()
+      // Closed at every moment of the start of listening (connect, LISTEN, reading the head).
+      for (let i = 0; i < 30; i++) {
+        const s = await openTestStore(server!, { schema })
+        s.onAppended(() => {})
+        await new Promise((resolve) => setTimeout(resolve, i % 10))
+        await s.close()
+      }
+      const raw = await rawClient(server!)
+      try {
+        let left = -1
+        for (let tries = 0; tries < 50 && left !== 0; tries++) {
+          left = (await raw.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'event-workbench-listen'")).rows[0].n as number
+          if (left) await new Promise((resolve) => setTimeout(resolve, 20))
+        }
+        expect(left).toBe(0)
+      } finally {
+        await raw.end()
+      }
+      await dropSchema(server!, schema)
+    })
+
     it('takes the password from ESW_PG_PASSWORD and names no password in its location', async () => {
       const saved = process.env.ESW_PG_PASSWORD
       process.env.ESW_PG_PASSWORD = server!.password

@@ -192,6 +192,7 @@ export class PostgresEventStore implements EventStore {
   private noticedFrom = false
   private closed = false
   private readonly sockets = new Set<Socket>()
+  private listenGeneration = 0
 
   private constructor(options: PostgresStoreOptions) {
     const { config, schema, redacted } = parseStoreUrl(options.url)
@@ -735,6 +736,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   private stopFollowing(): void {
+    this.listenGeneration++
     if (this.pollTimer) clearInterval(this.pollTimer)
     this.pollTimer = null
     const listener = this.listener
@@ -746,6 +748,9 @@ export class PostgresEventStore implements EventStore {
   }
 
   private async listen(): Promise<void> {
+    // A listen that stopFollowing or a newer listen made stale ends its connection instead of keeping it.
+    const generation = ++this.listenGeneration
+    const stale = () => this.closed || generation !== this.listenGeneration || this.emitter.listenerCount('appended') === 0
     const client = new pg.Client({ ...this.clientConfig, application_name: 'event-workbench-listen' })
     client.on('error', () => {
       // The connection went away: forget it; the poll fills in, and the next poll listens again.
@@ -758,17 +763,25 @@ export class PostgresEventStore implements EventStore {
       if (this.listener !== client || !message.payload) return
       void this.onNotification(JSON.parse(message.payload) as NoticePayload).catch(() => {})
     })
-    await client.connect()
-    await this.ready
-    // Listening before the head is read: whatever commits after it is announced, what committed before it is not.
-    await client.query(`LISTEN ${client.escapeIdentifier(notifyChannel(this.schema))}`)
-    if (this.closed || this.emitter.listenerCount('appended') === 0) {
-      await client.end()
-      return
+    try {
+      await client.connect()
+      await this.ready
+      // Listening before the head is read: whatever commits after it is announced, what committed before it is not.
+      await client.query(`LISTEN ${client.escapeIdentifier(notifyChannel(this.schema))}`)
+      if (!stale() && !this.noticedFrom) {
+        const head = await this.headPosition()
+        if (!stale()) {
+          this.noticed = head
+          this.noticedFrom = true
+        }
+      }
+    } catch (error) {
+      await client.end().catch(() => {})
+      throw error
     }
-    if (!this.noticedFrom) {
-      this.noticed = await this.headPosition()
-      this.noticedFrom = true
+    if (stale()) {
+      await client.end().catch(() => {})
+      return
     }
     this.listener = client
   }
