@@ -238,7 +238,6 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
         return jobs.start(task, `Export to ${basename(outFile)}`)
       },
       beginUpload: () => {
-        current.assertLocalStore('An import')
         const uploadId = randomUUID()
         const file = join(current.paths.uploads, `${uploadId}.ndjson`)
         appendFileSync(file, '')
@@ -252,17 +251,14 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
         upload.received += Buffer.byteLength(text)
         return { received: upload.received }
       },
-      startImport: ({ uploadId }) => {
+      startImport: async ({ uploadId }) => {
         const upload = uploads.get(uploadId)
         if (!upload || !existsSync(upload.file)) throw notFound(`No upload ${uploadId}`)
         uploads.delete(uploadId)
-        try {
-          current.assertLocalStore('An import')
-        } catch (error) {
-          rmSync(upload.file, { force: true })
-          throw error
-        }
-        return jobs.start({ kind: 'import', dbFile: current.paths.database, inFile: upload.file }, `Import (${statSync(upload.file).size} bytes)`)
+        // Into a PostgreSQL store: checked against an up-to-date working copy, then written to the server.
+        const postgres = current.store instanceof ReplicaEventStore ? current.store.remote.connection : undefined
+        if (current.store instanceof ReplicaEventStore) await current.store.sync()
+        return jobs.start({ kind: 'import', dbFile: current.paths.database, inFile: upload.file, ...(postgres ? { postgres } : {}) }, `Import (${statSync(upload.file).size} bytes)`)
       },
       startScavenge: () => {
         current.assertLocalStore('A scavenge job')

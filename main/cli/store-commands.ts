@@ -13,7 +13,8 @@ import { openWorkspaceStore } from '../workspace/workspace-store'
 import { ensureWorkspaceDir, workspacePaths } from '../workspace/location'
 import { TrustRegistry } from '../workspace/trust'
 import { readLines, UsageError, writeOut } from './output'
-import { assertLocalLog, withCliStore } from './workspace-store'
+import { withCliStore } from './workspace-store'
+import { importIntoPostgres } from '../store/postgres-import'
 
 type Args = string[]
 
@@ -155,9 +156,11 @@ export async function importCommand(args: Args): Promise<void> {
   const { positionals } = parseArgs({ args, allowPositionals: true })
   const [dir, file] = positionals
   await withCliStore(dir, async (store) => {
-    assertLocalLog(store, 'An import')
     const input = file ? createReadStream(file, { encoding: 'utf8' }) : process.stdin
-    const result = await importEvents(store, readLines(input))
+    // Into a PostgreSQL workspace: checked against its working copy, then written to the server, then copied back.
+    const result =
+      store instanceof ReplicaEventStore ? await importIntoPostgres(store.db.name, store.remote.connection, readLines(input)) : await importEvents(store, readLines(input))
+    if (store instanceof ReplicaEventStore) await store.sync()
     process.stderr.write(`imported ${result.events} events into ${result.streams} streams (${result.mode}${result.skipped ? `, ${result.skipped} already stored` : ''})\n`)
   })
 }

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { ReplicaEventStore } from '../store/replica'
 import type { SqliteEventStore } from '../store/sqlite-store'
 import { CONFIG_FILE, readConfig } from '../workspace/config'
 import { workspacePaths } from '../workspace/location'
@@ -26,13 +25,6 @@ export async function withCliStore<T>(dir: string | undefined, fn: (store: Sqlit
     return await fn(store)
   } finally {
     await store.close()
-  }
-}
-
-/** Refuses a command that writes events.db directly in a workspace whose log lives in PostgreSQL. */
-export function assertLocalLog(store: SqliteEventStore, what: string): void {
-  if (store instanceof ReplicaEventStore) {
-    throw new UsageError(`${what} writes events.db directly, and this workspace keeps its log in PostgreSQL (${store.location}); events.db is only its working copy`)
   }
 }
 

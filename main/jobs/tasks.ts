@@ -2,6 +2,8 @@ import { createReadStream, closeSync, openSync, statSync, writeSync } from 'node
 import { createInterface } from 'node:readline'
 import type { EventFilter } from '../../shared/model/events'
 import { exportEvents, importEvents, type WorkProgress } from '../store/ndjson'
+import { importIntoPostgres } from '../store/postgres-import'
+import type { PostgresStoreOptions } from '../store/postgres-store'
 import { SqliteEventStore } from '../store/sqlite-store'
 import { projectionJob, type ProjectionTask } from './projection-job'
 import { replayJob } from './replay-job'
@@ -14,7 +16,8 @@ import { branchJob, type BranchTask } from '../sagas/branch'
 /** What a job worker can be asked to do; everything it needs travels as plain data. */
 export type JobTask =
   | { kind: 'export'; dbFile: string; outFile: string; filter: EventFilter; upcast?: { prelude: string; files: Array<[string, string]> } }
-  | { kind: 'import'; dbFile: string; inFile: string }
+  /** With `postgres`, dbFile is the working copy of that store's log and the events go to the server (store/postgres-import.ts). */
+  | { kind: 'import'; dbFile: string; inFile: string; postgres?: Pick<PostgresStoreOptions, 'url' | 'schema' | 'password'> }
   | { kind: 'scavenge'; dbFile: string }
   | { kind: 'seed'; dbFile: string; dir: string; prelude?: string; historyFiles?: Record<string, string>; targetEvents?: number }
   | { kind: 'replay'; dbFile: string; dir: string; prelude: string; category?: string; decider?: string }
@@ -45,6 +48,7 @@ export async function runTask(task: JobTask, progress: WorkProgress): Promise<un
     if (task.kind === 'import') {
       const totalBytes = statSync(task.inFile).size
       const lines = createInterface({ input: createReadStream(task.inFile, { encoding: 'utf8' }), crlfDelay: Infinity })
+      if (task.postgres) return await importIntoPostgres(task.dbFile, task.postgres, lines, { ...progress, totalBytes })
       return await importEvents(store, lines, { ...progress, totalBytes })
     }
     return store.scavengeSync(progress)

@@ -155,6 +155,23 @@ export function parseStoreUrl(url: string): { config: pg.ClientConfig; schema: s
   return { config, schema: parsed.searchParams.get('schema'), redacted: redacted.toString() }
 }
 
+const APPEND_SQL = 'SELECT * FROM esw_append($1, $2, $3, $4, $5::uuid[], $6::text[], $7::int[], $8::json[], $9::json[], $10)'
+
+interface AppendRow {
+  next_version: number
+  first_position: number
+  last_position: number
+  duplicate: boolean
+}
+
+const appendResult = (streamId: string, row: AppendRow): AppendResult => ({
+  streamId,
+  nextExpectedVersion: row.next_version,
+  firstPosition: row.first_position,
+  lastPosition: row.last_position,
+  duplicate: row.duplicate
+})
+
 /** The notice a notification carries (short keys keep it small). */
 interface NoticePayload {
   s: string
@@ -193,6 +210,8 @@ export class PostgresEventStore implements EventStore {
   private closed = false
   private readonly sockets = new Set<Socket>()
   private listenGeneration = 0
+  /** How to open this store again (a job thread opens its own connection). */
+  readonly connection: Pick<PostgresStoreOptions, 'url' | 'schema' | 'password'>
 
   private constructor(options: PostgresStoreOptions) {
     const { config, schema, redacted } = parseStoreUrl(options.url)
@@ -202,6 +221,7 @@ export class PostgresEventStore implements EventStore {
     this.now = options.now ?? Date.now
     this.pollIntervalMs = options.pollIntervalMs ?? 250
     const password = options.password ?? config.password ?? process.env.ESW_PG_PASSWORD
+    this.connection = { url: options.url, schema: this.schema, ...(typeof password === 'string' ? { password } : {}) }
     this.clientConfig = {
       ...config,
       ...(password !== undefined ? { password } : {}),
@@ -298,9 +318,46 @@ export class PostgresEventStore implements EventStore {
 
   /** `recordedAt` is the time to store (default: the store's clock now); a working copy passes its own to mirror the append exactly. */
   async appendToStream(streamId: string, events: NewEvent[], options: { expectedVersion?: ExpectedVersion; recordedAt?: number } = {}): Promise<AppendResult> {
+    const append = this.appendCall(streamId, events, options.expectedVersion ?? 'any', options.recordedAt)
+    await this.ready
+    let row: AppendRow
+    try {
+      row = (await this.query<AppendRow>(APPEND_SQL, append.values, 'esw_append')).rows[0]
+    } catch (error) {
+      throw append.error(error)
+    }
+    return appendResult(streamId, row)
+  }
+
+  /**
+   * Several appends in one transaction, all or none (an import): each with its own expected version, checked in
+   * order; the first refused one rolls back the rest, with its stream named. Cancellable until the commit.
+   */
+  async appendAll(appends: Array<{ streamId: string; events: NewEvent[]; expectedVersion: ExpectedVersion; recordedAt?: number }>, progress: ProgressOptions = {}): Promise<AppendResult[]> {
+    const calls = appends.map((a) => ({ streamId: a.streamId, call: this.appendCall(a.streamId, a.events, a.expectedVersion, a.recordedAt) }))
+    await this.ready
+    return this.writeTransaction(async (client) => {
+      const results: AppendResult[] = []
+      for (const [index, { streamId, call }] of calls.entries()) {
+        if (progress.isCancelled?.()) throw new RpcError('Cancelled', 'Cancelled: nothing was appended')
+        let row: AppendRow
+        try {
+          row = (await client.query<AppendRow>({ name: 'esw_append', text: APPEND_SQL, values: call.values })).rows[0]
+        } catch (error) {
+          throw call.error(error)
+        }
+        results.push(appendResult(streamId, row))
+        progress.onProgress?.(index + 1, calls.length)
+      }
+      if (progress.isCancelled?.()) throw new RpcError('Cancelled', 'Cancelled: nothing was appended')
+      return results
+    })
+  }
+
+  /** The checked arguments of one esw_append call, and how its errors read. */
+  private appendCall(streamId: string, events: NewEvent[], expected: ExpectedVersion, recordedAt: number | undefined): { values: unknown[]; error(e: unknown): unknown } {
     this.assertOpen()
     checkStreamId(streamId)
-    const expected = options.expectedVersion ?? 'any'
     if (events.length === 0) throw new RpcError('InvalidInput', `Append to stream ${streamId}: no events given`, { streamId })
     const prepared = events.map((event, index) => checkNewEvent(event, streamId, index))
     const n = prepared.length
@@ -317,19 +374,10 @@ export class PostgresEventStore implements EventStore {
       data[i] = p.data
       metadata[i] = p.metadata
     }
-    await this.ready
-    let row: { next_version: number; first_position: number; last_position: number; duplicate: boolean }
-    try {
-      const result = await this.query<typeof row>(
-        'SELECT * FROM esw_append($1, $2, $3, $4, $5::uuid[], $6::text[], $7::int[], $8::json[], $9::json[], $10)',
-        [streamId, categoryOf(streamId), String(expected), prepared[0].idGiven, ids, eventTypes, schemaVersions, data, metadata, options.recordedAt ?? this.now()],
-        'esw_append'
-      )
-      row = result.rows[0]
-    } catch (error) {
-      throw this.appendError(error, streamId, expected, ids, prepared.map((p) => p.type))
+    return {
+      values: [streamId, categoryOf(streamId), String(expected), prepared[0].idGiven, ids, eventTypes, schemaVersions, data, metadata, recordedAt ?? this.now()],
+      error: (e) => this.appendError(e, streamId, expected, ids, eventTypes)
     }
-    return { streamId, nextExpectedVersion: row.next_version, firstPosition: row.first_position, lastPosition: row.last_position, duplicate: row.duplicate }
   }
 
   private appendError(error: unknown, streamId: string, expected: ExpectedVersion, ids: string[], eventTypes: string[]): unknown {

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -30,7 +31,7 @@ describe.skipIf(!pgBinaries)('esw on a workspace whose log lives in PostgreSQL',
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('inits with --postgres (the password from ESW_PG_PASSWORD only), and appends, reads, lists and counts through the server', () => {
+  it('inits with --postgres (the password from ESW_PG_PASSWORD only), and appends, reads, lists, counts and imports through the server', () => {
     const a = join(dir, 'team-a')
     const withPassword = server!.url.replace('://', '://postgres:secret@')
     const refused = esw(['init', a, '--postgres', withPassword])
@@ -65,9 +66,14 @@ describe.skipIf(!pgBinaries)('esw on a workspace whose log lives in PostgreSQL',
     expect(ndjson(esw(['streams', a]).stdout).map((s) => [s.streamId, s.version])).toEqual([['order-1', 3]])
     expect(JSON.parse(esw(['stats', b]).stdout)).toMatchObject({ events: 3, streams: 1 })
 
-    // What would write events.db directly is refused with the reason.
-    const imported = esw(['import', a], { input: '' })
-    expect(imported.code).not.toBe(0)
-    expect(imported.stderr).toContain('working copy')
+    // An import goes to the server; a bad line stores nothing and names the line.
+    const line = (version: number) => JSON.stringify({ position: 1000 + version, streamId: 'order-1', version, type: 'Shipped', schemaVersion: 1, id: randomUUID(), data: {}, metadata: null, recordedAt: '2026-11-01T00:00:00.000Z' })
+    const bad = esw(['import', a], { input: `${line(4)}\n{"streamId":"order-1"}\n` })
+    expect(bad.code).not.toBe(0)
+    expect(bad.stderr).toContain('Line 2')
+    const imported = esw(['import', a], { input: `${line(4)}\n${line(5)}\n` })
+    expect(imported.code).toBe(0)
+    expect(imported.stderr).toContain('imported 2 events')
+    expect(ndjson(esw(['read', b, 'order-1']).stdout).map((e) => e.type)).toEqual(['OrderPlaced', 'ItemAdded', 'OrderPaid', 'Shipped', 'Shipped'])
   })
 })

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -107,8 +108,18 @@ describe.skipIf(!pgBinaries)('a workspace whose log lives in PostgreSQL', { time
     const replay = await a.rpc.replay.stateAt({ streamId: 'order-o-1', decider: 'orders', useSnapshots: false })
     expect(replay.version).toBeGreaterThan(0)
 
-    // Work that writes events.db directly is refused with the reason.
-    await expect(a.rpc.jobs.beginUpload({ fileName: 'log.ndjson', bytes: 10 })).rejects.toMatchObject({ message: expect.stringContaining('PostgreSQL') })
+    // An import goes to the server (checked against the working copy first), and comes back into the copy.
+    const lines = [1, 2, 3].map((n) => JSON.stringify({ position: 1000 + n, streamId: 'note-1', version: n, type: 'Noted', schemaVersion: 1, id: randomUUID(), data: { n }, metadata: null, recordedAt: '2026-11-01T00:00:00.000Z' }))
+    const { uploadId } = await a.rpc.jobs.beginUpload({ fileName: 'notes.ndjson', bytes: 100 })
+    await a.rpc.jobs.uploadChunk({ uploadId, text: lines.join('\n') + '\n' })
+    const job = await a.rpc.jobs.startImport({ uploadId })
+    const done = await until(() => a.rpc.jobs.list(undefined), (list) => list.find((j) => j.id === job.id)?.state !== 'running', 'the import to finish')
+    const finished = done.find((j) => j.id === job.id)!
+    expect([finished.state, finished.error?.message ?? null]).toEqual(['succeeded', null])
+    expect(finished.result).toMatchObject({ events: 3, mode: 'append' })
+    await until(() => replica.head(), (h) => h === head + 3, 'the import to reach the working copy')
+    expect((await postgresSide(replica.remote).events(head, 10)).map((e) => e.streamId)).toEqual(['note-1', 'note-1', 'note-1'])
+    // The scavenge job writes events.db directly: refused with the reason.
     await expect(a.rpc.jobs.startScavenge(undefined)).rejects.toMatchObject({ message: expect.stringContaining('working copy') })
 
     // A stale expected version is decided by the server.
