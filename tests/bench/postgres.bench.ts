@@ -20,8 +20,8 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { PostgresEventStore } from '../../main/store/postgres-store'
 import { EmmettPostgresSystem, EmmettReadAllCursor, loadEmmettPostgres, type EmmettPostgresPeer } from './emmett-postgres'
-import { cpuFigure, figure, formatFigure, formatRatio, ratio, verdict, type AppendFigures, type Measure, type SystemFigures } from './report'
-import type { BenchSystem, ReadAllCursor } from './systems'
+import { cpuFigure, figure, formatFigure, formatRatio, ratio, storeSource, verdict, type AppendFigures, type Measure, type SystemFigures } from './report'
+import { StoreSystem, type BenchSystem, type ReadAllCursor } from './systems'
 import { EVENTS_PER_BATCH, Fold, READ_ALL_PAGE, batchCall, batchStreamId, prng, singleCall, workload, type BenchEvent, type Workload } from './workload'
 
 type SystemKey = 'ours' | 'emmett'
@@ -180,50 +180,23 @@ async function withClient<T>(server: PgServer, database: string, fn: (client: pg
 
 // ------------------------------------------------------------------ the systems
 
-/** Our store through its public API: appendToStream, readStream, readAll in pages. */
-class OursPostgresSystem implements BenchSystem {
+/** Our PostgreSQL store through its public API (StoreSystem); its size is measured from the server. */
+class OursPostgresSystem extends StoreSystem {
   readonly key = 'ours'
   readonly label = 'Event Workbench (PostgresEventStore)'
+  declare readonly store: PostgresEventStore
 
-  private constructor(readonly store: PostgresEventStore) {}
+  private constructor(store: PostgresEventStore) {
+    super(store)
+  }
 
   static async open(server: PgServer, database: string): Promise<OursPostgresSystem> {
     const store = await PostgresEventStore.open({ url: `postgres://${server.user}@${server.host}:${server.port}/${database}`, password: server.password, schema: 'esw' })
     return new OursPostgresSystem(store)
   }
 
-  async append(streamId: string, events: BenchEvent[], expectedVersion: number): Promise<void> {
-    await this.store.appendToStream(streamId, events, { expectedVersion })
-  }
-
-  async readStream(streamId: string): Promise<number> {
-    const page = await this.store.readStream(streamId)
-    return page.events.length
-  }
-
-  readAll(): ReadAllCursor {
-    let from: number | null = 1
-    return {
-      step: async (fold) => {
-        if (from === null) return false
-        const page = await this.store.readAll({ from, limit: READ_ALL_PAGE })
-        for (const e of page.events) fold.add(e.type, e.data)
-        from = page.next
-        return from !== null
-      }
-    }
-  }
-
   async bytesOnDisk(): Promise<number> {
     return 0
-  }
-
-  async close(): Promise<void> {
-    await this.store.close()
-  }
-
-  notes(): string[] {
-    return []
   }
 }
 
@@ -595,18 +568,6 @@ function markdown(results: Map<SystemKey, SystemFigures>, entries: Entry[], w: W
     out.push(`¹ Sampled: ${sampled}. The figure is events read ÷ time over those pages.`)
   }
   return out.join('\n') + '\n'
-}
-
-/** Which code of the store was measured: the commit, and whether main/store had changes on top of it. */
-function storeSource(root: string): string {
-  try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
-    const commit = git('rev-parse', '--short', 'HEAD')
-    const dirty = git('status', '--porcelain', '--', 'main/store').length > 0
-    return `commit ${commit}${dirty ? ' plus uncommitted changes in main/store' : ''}`
-  } catch {
-    return 'unknown (no git)'
-  }
 }
 
 async function main(): Promise<void> {

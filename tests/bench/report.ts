@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 /** The figures of one system and how they are compared and printed. */
 
 export interface AppendFigures {
@@ -96,4 +97,16 @@ export function verdict(r: number | null, target: { op: '>=' | '<='; value: numb
   if (r === null) return `(target ${wanted})`
   const met = target.op === '>=' ? r >= target.value : r <= target.value
   return `(target ${wanted}: ${met ? 'met' : 'MISSED'})`
+}
+
+/** Which code of the store was measured: the commit, and whether main/store had changes on top of it. */
+export function storeSource(root: string): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+    const commit = git('rev-parse', '--short', 'HEAD')
+    const dirty = git('status', '--porcelain', '--', 'main/store').length > 0
+    return `commit ${commit}${dirty ? ' plus uncommitted changes in main/store' : ''}`
+  } catch {
+    return 'unknown (no git)'
+  }
 }

@@ -11,7 +11,6 @@
  * Prints every figure, the ratios against the targets and a Markdown table, also written to
  * test-results/bench/store.md (and the raw figures to store.json). Timing never sets the exit code.
  */
-import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -25,6 +24,7 @@ import {
   formatFigure,
   formatRatio,
   ratio,
+  storeSource,
   verdict,
   type AppendFigures,
   type Measure,
@@ -348,18 +348,6 @@ function markdown(results: Map<SystemKey, SystemFigures>, w: Workload, env: { em
     out.push(notes.map((t) => `${t}.`).join(' '))
   }
   return out.join('\n') + '\n'
-}
-
-/** Which code of the store was measured: the commit, and whether main/store had changes on top of it. */
-function storeSource(root: string): string {
-  try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
-    const commit = git('rev-parse', '--short', 'HEAD')
-    const dirty = git('status', '--porcelain', '--', 'main/store').length > 0
-    return `commit ${commit}${dirty ? ' plus uncommitted changes in main/store' : ''}`
-  } catch {
-    return 'unknown (no git)'
-  }
 }
 
 async function main(): Promise<void> {

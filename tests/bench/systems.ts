@@ -2,6 +2,7 @@ import { randomFillSync } from 'node:crypto'
 import { statSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import { SqliteEventStore } from '../../main/store/sqlite-store'
+import type { EventStore } from '../../main/store/types'
 import { READ_ALL_PAGE, type BenchEvent, type Fold } from './workload'
 
 /** What the driver asks of every system under test. */
@@ -36,15 +37,12 @@ export function fileBytes(file: string): number {
   return total
 }
 
-/** Our store, through its public async API only (plus its db handle for the checkpoint). */
-export class OursSystem implements BenchSystem {
-  readonly key = 'ours'
-  readonly label = 'Event Workbench (SqliteEventStore)'
-  private readonly store: SqliteEventStore
+/** One of our stores through the store interface: appendToStream, readStream, readAll in pages. */
+export abstract class StoreSystem implements BenchSystem {
+  abstract readonly key: string
+  abstract readonly label: string
 
-  constructor(private readonly file: string) {
-    this.store = new SqliteEventStore(file)
-  }
+  protected constructor(readonly store: EventStore) {}
 
   async append(streamId: string, events: BenchEvent[], expectedVersion: number): Promise<void> {
     await this.store.appendToStream(streamId, events, { expectedVersion })
@@ -68,10 +66,7 @@ export class OursSystem implements BenchSystem {
     }
   }
 
-  async bytesOnDisk(): Promise<number> {
-    this.store.db.pragma('wal_checkpoint(TRUNCATE)')
-    return fileBytes(this.file)
-  }
+  abstract bytesOnDisk(): Promise<number>
 
   async close(): Promise<void> {
     await this.store.close()
@@ -79,6 +74,22 @@ export class OursSystem implements BenchSystem {
 
   notes(): string[] {
     return []
+  }
+}
+
+/** Our SQLite store, through its public async API only (plus its db handle for the checkpoint). */
+export class OursSystem extends StoreSystem {
+  readonly key = 'ours'
+  readonly label = 'Event Workbench (SqliteEventStore)'
+  declare readonly store: SqliteEventStore
+
+  constructor(private readonly file: string) {
+    super(new SqliteEventStore(file))
+  }
+
+  async bytesOnDisk(): Promise<number> {
+    this.store.db.pragma('wal_checkpoint(TRUNCATE)')
+    return fileBytes(this.file)
   }
 }
 
