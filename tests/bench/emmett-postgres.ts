@@ -1,25 +1,17 @@
-import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { join } from 'node:path'
+import { existsSync } from 'node:fs'
+import type { EmmettReadEvent, EmmettStore } from './emmett'
+import { loadPeer, peerManifest, peerVersion } from './peer-install'
 import type { BenchSystem, ReadAllCursor } from './systems'
 import { READ_ALL_PAGE, type BenchEvent, type Fold } from './workload'
 
 /*
  * Emmett-PostgreSQL (@event-driven-io/emmett-postgresql) as a peer, next to Emmett-SQLite in tests/bench/peers
- * (its own package.json and lock, installed on demand with --legacy-peer-deps). Its peers are pinned there too:
+ * (see peer-install.ts: installed on demand, never imported statically). Its peers are pinned there too:
  * @event-driven-io/pongo, @event-driven-io/dumbo (its connection layer) and pg, the same pg version as ours.
- * Nothing here imports it statically; the types below are the few parts of its API the benchmark uses.
+ * The types below are the few parts of its API the benchmark uses.
  */
 
-interface EmmettReadEvent {
-  type: string
-  data: unknown
-}
-
-interface EmmettPgStore {
-  appendToStream(streamName: string, events: BenchEvent[], options?: { expectedStreamVersion?: bigint }): Promise<unknown>
-  readStream(streamName: string, options?: { from?: bigint; maxCount?: bigint }): Promise<{ events: EmmettReadEvent[] }>
+interface EmmettPgStore extends EmmettStore {
   close(): Promise<void>
 }
 
@@ -54,25 +46,17 @@ const PEER_PACKAGES = ['@event-driven-io/emmett-postgresql', '@event-driven-io/d
 
 /** Installs tests/bench/peers when Emmett-PostgreSQL is missing from it (npm ci --legacy-peer-deps) and loads it. */
 export function loadEmmettPostgres(root: string): EmmettPostgresPeer | { error: string } {
-  const peers = join(root, 'tests', 'bench', 'peers')
-  const manifest = (name: string) => join(peers, 'node_modules', ...name.split('/'), 'package.json')
-  const installed = () => PEER_PACKAGES.every((name) => existsSync(manifest(name)))
-  if (!installed()) {
-    console.log('Emmett-PostgreSQL is not installed: running `npm ci --legacy-peer-deps --prefix tests/bench/peers` (also builds sqlite3 for Emmett-SQLite, about a minute)...')
-    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
-    const result = spawnSync(npm, ['ci', '--legacy-peer-deps', '--no-audit', '--no-fund', '--prefix', peers], { cwd: root, stdio: 'inherit' })
-    if (result.status !== 0 || !installed()) return { error: `npm ci in tests/bench/peers failed (exit ${result.status ?? result.signal})` }
-  }
-  const peerRequire = createRequire(join(peers, 'package.json'))
-  try {
-    const module = peerRequire('@event-driven-io/emmett-postgresql') as EmmettPostgresModule
-    const dumbo = peerRequire('@event-driven-io/dumbo') as DumboModule
-    const version = (name: string) => (JSON.parse(readFileSync(manifest(name), 'utf8')) as { version: string }).version
-    const versions = PEER_PACKAGES.map((name) => `${name.replace('@event-driven-io/', '')} ${version(name)}`).join(', ')
-    return { module, dumbo, version: version(PEER_PACKAGES[0]), versions }
-  } catch (error) {
-    return { error: `loading Emmett-PostgreSQL failed: ${error instanceof Error ? error.message : String(error)}` }
-  }
+  return loadPeer(root, {
+    name: 'Emmett-PostgreSQL',
+    installNote: 'also builds sqlite3 for Emmett-SQLite, about a minute',
+    installed: (peers) => PEER_PACKAGES.every((name) => existsSync(peerManifest(peers, name))),
+    load: (peerRequire, peers) => ({
+      module: peerRequire('@event-driven-io/emmett-postgresql') as EmmettPostgresModule,
+      dumbo: peerRequire('@event-driven-io/dumbo') as DumboModule,
+      version: peerVersion(peers, PEER_PACKAGES[0]),
+      versions: PEER_PACKAGES.map((name) => `${name.replace('@event-driven-io/', '')} ${peerVersion(peers, name)}`).join(', ')
+    })
+  })
 }
 
 /**

@@ -1,15 +1,12 @@
-import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { loadPeer, peerManifest, peerVersion } from './peer-install'
 import { fileBytes, type BenchSystem, type ReadAllCursor } from './systems'
 import { READ_ALL_PAGE, type BenchEvent } from './workload'
 
 /*
- * Emmett-SQLite (@event-driven-io/emmett-sqlite) as a peer. It lives in tests/bench/peers with its own
- * package.json and lock (it needs --legacy-peer-deps and node-sqlite3 built from source), is installed on
- * demand, and is loaded at run time from there: nothing here imports it statically, so `tsc` and the app's
- * install never need it. The types below are the few parts of its API the benchmark uses.
+ * Emmett-SQLite (@event-driven-io/emmett-sqlite) as a peer, from tests/bench/peers (see peer-install.ts: installed
+ * on demand, never imported statically). The types below are the few parts of its API the benchmark uses.
  */
 
 interface EmmettConnection {
@@ -18,12 +15,14 @@ interface EmmettConnection {
   command(sql: string, values?: unknown[]): Promise<unknown>
 }
 
-interface EmmettReadEvent {
+/** An event as Emmett reads it back (both its SQLite and its PostgreSQL store). */
+export interface EmmettReadEvent {
   type: string
   data: unknown
 }
 
-interface EmmettStore {
+/** The part of Emmett's event store API the benchmarks use, the same for SQLite and PostgreSQL. */
+export interface EmmettStore {
   appendToStream(streamName: string, events: BenchEvent[], options?: { expectedStreamVersion?: bigint }): Promise<unknown>
   readStream(streamName: string, options?: { from?: bigint; maxCount?: bigint }): Promise<{ events: EmmettReadEvent[] }>
 }
@@ -45,26 +44,17 @@ export interface EmmettPeer {
 
 /** Installs tests/bench/peers when it is missing (npm ci --legacy-peer-deps) and loads Emmett-SQLite from it. */
 export function loadEmmett(root: string): EmmettPeer | { error: string } {
-  const peers = join(root, 'tests', 'bench', 'peers')
-  const installed = () =>
-    existsSync(join(peers, 'node_modules', '@event-driven-io', 'emmett-sqlite', 'package.json')) &&
-    existsSync(join(peers, 'node_modules', 'sqlite3', 'build', 'Release', 'node_sqlite3.node'))
-  if (!installed()) {
-    console.log('Emmett-SQLite is not installed: running `npm ci --legacy-peer-deps --prefix tests/bench/peers` (builds sqlite3 from source, about a minute)...')
-    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
-    const result = spawnSync(npm, ['ci', '--legacy-peer-deps', '--no-audit', '--no-fund', '--prefix', peers], { cwd: root, stdio: 'inherit' })
-    if (result.status !== 0 || !installed()) return { error: `npm ci in tests/bench/peers failed (exit ${result.status ?? result.signal})` }
-  }
-  const peerRequire = createRequire(join(peers, 'package.json'))
-  try {
-    const module = peerRequire('@event-driven-io/emmett-sqlite') as EmmettSqliteModule
-    const manifest = join(peers, 'node_modules', '@event-driven-io', 'emmett-sqlite', 'package.json')
-    const version = (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version
-    const sqliteVersion = (peerRequire('sqlite3') as { VERSION: string }).VERSION
-    return { module, version, sqliteVersion }
-  } catch (error) {
-    return { error: `loading Emmett-SQLite failed: ${error instanceof Error ? error.message : String(error)}` }
-  }
+  return loadPeer(root, {
+    name: 'Emmett-SQLite',
+    installNote: 'builds sqlite3 from source, about a minute',
+    installed: (peers) =>
+      existsSync(peerManifest(peers, '@event-driven-io/emmett-sqlite')) && existsSync(join(peers, 'node_modules', 'sqlite3', 'build', 'Release', 'node_sqlite3.node')),
+    load: (peerRequire, peers) => ({
+      module: peerRequire('@event-driven-io/emmett-sqlite') as EmmettSqliteModule,
+      version: peerVersion(peers, '@event-driven-io/emmett-sqlite'),
+      sqliteVersion: (peerRequire('sqlite3') as { VERSION: string }).VERSION
+    })
+  })
 }
 
 function isBusy(error: unknown): boolean {
@@ -74,13 +64,6 @@ function isBusy(error: unknown): boolean {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/**
- * Emmett-SQLite in one of its two ways of connecting:
- * - 'per-op': `getSQLiteEventStore({ fileName })`, its default: every operation opens a connection (journal WAL,
- *   synchronous left at SQLite's FULL) and closes it afterwards;
- * - 'shared': one connection passed through `connectionOptions` (its fast mode); the benchmark sets that
- *   connection to synchronous = NORMAL, the same durability as our store.
- */
 /** Counts what Emmett reports on the side; the system that is running at the time is charged. */
 const current: { system: EmmettSystem | null } = { system: null }
 let guards = 0

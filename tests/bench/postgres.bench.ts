@@ -13,16 +13,16 @@
  * test-results/bench/postgres.md (and the raw figures to postgres.json). Timing never sets the exit code.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg } from 'node:os'
+import { readFileSync, readdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import pg from 'pg'
 import { PostgresEventStore } from '../../main/store/postgres-store'
-import { EmmettPostgresSystem, EmmettReadAllCursor, loadEmmettPostgres, type EmmettPostgresPeer } from './emmett-postgres'
-import { cpuFigure, figure, formatFigure, formatRatio, ratio, storeSource, verdict, type AppendFigures, type Measure, type SystemFigures } from './report'
-import { StoreSystem, type BenchSystem, type ReadAllCursor } from './systems'
-import { EVENTS_PER_BATCH, Fold, READ_ALL_PAGE, batchCall, batchStreamId, prng, singleCall, workload, type BenchEvent, type Workload } from './workload'
+import { appendPhase, heading, load, loadAverages, log, parseOptions, readAllPhase, readPhase, runContext, workloadLine, writeReport, type Entry, type Meter } from './driver'
+import { EmmettPostgresSystem, loadEmmettPostgres, type EmmettPostgresPeer } from './emmett-postgres'
+import { cell, cpuFigure, figure, formatFigure, formatRatio, n, ratio, storeSource, tableHead, verdict, workloadAndMachine, type Measure, type SystemFigures, type Target } from './report'
+import { StoreSystem, type BenchSystem } from './systems'
+import { batchCall, singleCall, workload, type Workload } from './workload'
 
 type SystemKey = 'ours' | 'emmett'
 const ALL_SYSTEMS: SystemKey[] = ['ours', 'emmett']
@@ -61,43 +61,10 @@ const MEASURES: Array<{ id: Measure; title: string; unit: string }> = [
   { id: 'd', title: '(d) read all + fold', unit: 'events/s' },
   { id: 'e', title: '(e) tables + indexes', unit: 'bytes/event' }
 ]
-const TARGETS: Partial<Record<Measure, { op: '>=' | '<='; value: number }>> = {
+const TARGETS: Partial<Record<Measure, Target>> = {
   a: { op: '>=', value: 1.5 },
   d: { op: '>=', value: 1.5 }
 }
-
-interface Options {
-  scale: number
-  only: SystemKey[]
-  phaseBudgetS: number
-}
-
-function parseOptions(argv: string[]): Options {
-  const value = (flag: string): string | undefined => {
-    const i = argv.indexOf(flag)
-    if (i >= 0) return argv[i + 1]
-    const inline = argv.find((a) => a.startsWith(`${flag}=`))
-    return inline?.slice(flag.length + 1)
-  }
-  const scale = Number(value('--scale') ?? process.env.ESW_BENCH_SCALE ?? 1)
-  if (!(scale > 0 && scale <= 1)) throw new Error(`--scale must be in (0, 1], got ${value('--scale') ?? process.env.ESW_BENCH_SCALE}`)
-  const onlyText = value('--only') ?? process.env.ESW_BENCH_ONLY
-  const only = onlyText ? (onlyText.split(',').map((s) => s.trim()) as SystemKey[]) : ALL_SYSTEMS
-  for (const s of only) if (!ALL_SYSTEMS.includes(s)) throw new Error(`--only: unknown system ${s} (one of ${ALL_SYSTEMS.join(', ')})`)
-  const phaseBudgetS = Number(value('--phase-budget') ?? process.env.ESW_BENCH_PHASE_BUDGET ?? 600)
-  return { scale, only, phaseBudgetS }
-}
-
-const now = () => process.hrtime.bigint()
-const cpuNow = () => {
-  const u = process.cpuUsage()
-  return (u.user + u.system) / 1e6
-}
-const seconds = (ns: bigint) => Number(ns) / 1e9
-const gc = () => (globalThis as { gc?: () => void }).gc?.()
-const log = (text: string) => process.stdout.write(`${text}\n`)
-const n = (x: number) => Math.round(x).toLocaleString('en-US')
-const load = () => loadavg()[0].toFixed(2)
 
 // ------------------------------------------------------------------ the server
 
@@ -120,7 +87,7 @@ interface ServerScript {
  * CPU time of the whole cluster (postmaster, its live children, and the children it has reaped), from /proc: the
  * server's share of the work. Only one system runs at a time, so a chunk's difference is that system's. Linux only.
  */
-class ServerCpu {
+class ServerCpu implements Meter {
   private readonly tick: number
   private readonly postmaster: number | null
 
@@ -200,9 +167,7 @@ class OursPostgresSystem extends StoreSystem {
   }
 }
 
-// ------------------------------------------------------------------ the driver
-
-type Call = { streamId: string; events: BenchEvent[]; expectedVersion: number }
+// ------------------------------------------------------------------ the run
 
 interface ServerCpuFigures {
   a: number
@@ -211,10 +176,7 @@ interface ServerCpuFigures {
   d: number
 }
 
-interface Entry {
-  key: SystemKey
-  system: BenchSystem
-  fig: SystemFigures
+interface PostgresEntry extends Entry<SystemKey> {
   database: string
   /** The schema that holds the system's tables. */
   schema: string
@@ -226,159 +188,7 @@ interface Entry {
   sampledNote: string | null
 }
 
-/**
- * Runs the systems in turns of one chunk each (never two at once), so that a change in the machine's load while
- * the phase runs hits every system alike; the figures add up each system's own chunks.
- */
-async function inTurns<S>(entries: Entry[], init: (e: Entry) => S, turn: (e: Entry, state: S) => Promise<boolean>): Promise<Map<Entry, S>> {
-  const states = new Map(entries.map((e) => [e, init(e)] as const))
-  let active = [...entries]
-  while (active.length > 0) {
-    const next: Entry[] = []
-    for (const e of active) if (await turn(e, states.get(e)!)) next.push(e)
-    active = next
-  }
-  return states
-}
-
-/**
- * `planned` append calls per system, in chunks of 2% taken in turns. A chunk's events are built first, then its
- * calls are timed together (wall clock, this process's CPU time and the cluster's), so building events stays out.
- */
-async function appendPhase(entries: Entry[], planned: number, callAt: (i: number) => Call, cpu: ServerCpu): Promise<Map<Entry, AppendFigures & { serverCpu: number }>> {
-  const chunk = Math.max(1, Math.min(1000, Math.ceil(planned / 50)))
-  const states = await inTurns(
-    entries,
-    () => ({ done: 0, wall: 0n, cpu: 0, server: 0, events: 0 }),
-    async (e, st) => {
-      const calls: Call[] = []
-      for (let i = st.done; i < Math.min(st.done + chunk, planned); i++) calls.push(callAt(i))
-      gc()
-      const s0 = cpu.read()
-      const c0 = cpuNow()
-      const t0 = now()
-      for (const call of calls) await e.system.append(call.streamId, call.events, call.expectedVersion)
-      st.wall += now() - t0
-      st.cpu += cpuNow() - c0
-      st.server += cpu.read() - s0
-      for (const call of calls) st.events += call.events.length
-      st.done += calls.length
-      return st.done < planned
-    }
-  )
-  return new Map(
-    [...states].map(([e, st]) => [
-      e,
-      { plannedCalls: planned, calls: st.done, events: st.events, seconds: seconds(st.wall), cpuSeconds: st.cpu, scaledNote: null, serverCpu: st.server }
-    ])
-  )
-}
-
-async function readPhase(entries: Entry[], reads: number, cpu: ServerCpu): Promise<void> {
-  const chunk = Math.max(1, Math.ceil(reads / 20))
-  const states = await inTurns(
-    entries,
-    (e) => {
-      // The same random streams for every system (among the streams each wrote in (a)).
-      const pick = prng(4242)
-      const streams = e.fig.a!.calls
-      const ids = Array.from({ length: reads }, () => batchStreamId(Math.floor(pick() * streams)))
-      return { ids, done: 0, warm: false, times: new Float64Array(reads), cpu: 0 }
-    },
-    async (e, st) => {
-      if (!st.warm) {
-        const pick = prng(99)
-        for (let i = 0; i < Math.min(200, chunk); i++) await e.system.readStream(batchStreamId(Math.floor(pick() * e.fig.a!.calls)))
-        st.warm = true
-      }
-      const end = Math.min(st.done + chunk, reads)
-      const s0 = cpu.read()
-      const c0 = cpuNow()
-      for (let i = st.done; i < end; i++) {
-        const t0 = now()
-        const count = await e.system.readStream(st.ids[i])
-        st.times[i] = Number(now() - t0) / 1e6
-        if (count !== EVENTS_PER_BATCH) throw new Error(`${e.key}: read ${count} events from ${st.ids[i]}, expected ${EVENTS_PER_BATCH}`)
-      }
-      st.cpu += cpuNow() - c0
-      e.server.c += cpu.read() - s0
-      st.done = end
-      return st.done < reads
-    }
-  )
-  for (const [e, st] of states) {
-    const times = st.times.sort()
-    e.fig.c = {
-      reads,
-      meanMs: times.reduce((sum, t) => sum + t, 0) / reads,
-      p50Ms: times[Math.floor(reads * 0.5)],
-      p99Ms: times[Math.min(reads - 1, Math.floor(reads * 0.99))],
-      cpuMsPerRead: (st.cpu * 1000) / reads
-    }
-  }
-}
-
-interface ReadAllState {
-  cursor: ReadAllCursor
-  fold: Fold
-  pagesRead: number
-  wall: bigint
-  cpu: number
-  server: number
-  stride: number
-}
-
-/**
- * (d): every event in global order, pages of READ_ALL_PAGE, folded, in turns of 25 pages. When a system's first
- * turn projects the whole read past the budget, it goes on reading an evenly spread sample of the pages (every
- * k-th), so the figure is still the mean over the whole log, and the fold check is left out for it.
- */
-async function readAllPhase(entries: Entry[], total: (e: Entry) => number, budgetS: number, cpu: ServerCpu): Promise<void> {
-  const PAGES_PER_TURN = 25
-  for (const e of entries) {
-    // Warm-up: a few pages, not timed.
-    const cursor = e.system.readAll()
-    const fold = new Fold()
-    for (let i = 0; i < 3 && (await cursor.step(fold)); i++);
-  }
-  const folds = await inTurns(
-    entries,
-    (e) => ({ cursor: e.system.readAll(), fold: new Fold(), pagesRead: 0, wall: 0n, cpu: 0, server: 0, stride: 1 }) as ReadAllState,
-    async (e, st) => {
-      gc()
-      let more = true
-      const s0 = cpu.read()
-      const c0 = cpuNow()
-      const t0 = now()
-      for (let i = 0; i < PAGES_PER_TURN && more; i++) {
-        more = await st.cursor.step(st.fold)
-        st.pagesRead++
-      }
-      st.wall += now() - t0
-      st.cpu += cpuNow() - c0
-      st.server += cpu.read() - s0
-      if (more && st.pagesRead === PAGES_PER_TURN && st.cursor instanceof EmmettReadAllCursor) {
-        const pages = Math.ceil(total(e) / READ_ALL_PAGE)
-        const projected = (seconds(st.wall) / st.pagesRead) * pages
-        if (projected > budgetS) {
-          st.stride = Math.ceil(projected / budgetS)
-          st.cursor.stride = st.stride
-          e.sampledNote =
-            `projected ${projected.toFixed(0)} s for all ${n(pages)} pages (budget ${budgetS} s): after the first ${PAGES_PER_TURN} pages, read every ${st.stride}th page ` +
-            `(${READ_ALL_PAGE} events each) to the end`
-        }
-      }
-      return more
-    }
-  )
-  for (const [e, st] of folds) {
-    if (e.sampledNote === null && st.fold.events !== total(e)) throw new Error(`${e.key}: read-all folded ${st.fold.events} events, ${total(e)} were appended`)
-    e.fig.d = { events: st.fold.events, seconds: seconds(st.wall), cpuSeconds: st.cpu, fold: st.fold.summary() }
-    e.server.d = st.server
-  }
-}
-
-async function tableBytes(server: PgServer, e: Entry): Promise<number> {
+async function tableBytes(server: PgServer, e: PostgresEntry): Promise<number> {
   return withClient(server, e.database, async (client) => {
     const r = await client.query<{ bytes: string }>(
       `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint AS bytes FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
@@ -395,7 +205,12 @@ async function checkpoint(server: PgServer): Promise<void> {
 
 const perEvent = (serverCpu: number, events: number) => (serverCpu > 0 ? `${((serverCpu * 1e6) / events).toFixed(1)} µs/event` : 'n/a')
 
-async function runAll(entries: Entry[], w: Workload, server: PgServer, cpu: ServerCpu, budgetS: number): Promise<void> {
+/**
+ * Every phase runs the systems in turns, chunk by chunk, never both at once, with the cluster's CPU time measured
+ * around each chunk; a CHECKPOINT before each phase. (d) reads a sample of a peer's pages when its whole read would
+ * take longer than the budget.
+ */
+async function runAll(entries: PostgresEntry[], w: Workload, server: PgServer, cpu: ServerCpu, budgetS: number): Promise<void> {
   log(`\n== warm-up: ${WARMUP_BATCHES} batch appends and ${WARMUP_SINGLES} single appends per system (streams Warmup-<n>), not timed`)
   for (const e of entries) {
     for (let i = 0; i < WARMUP_BATCHES; i++) {
@@ -412,8 +227,9 @@ async function runAll(entries: Entry[], w: Workload, server: PgServer, cpu: Serv
   }
 
   await checkpoint(server)
-  log(`\n== (a) batch append: ${n(w.batchStreams)} calls of ${EVENTS_PER_BATCH} events, each creating a stream (expected version 0)`)
-  for (const [e, a] of await appendPhase(entries, w.batchStreams, batchCall, cpu)) {
+  log(heading.a(w))
+  for (const [e, { figures, metered }] of await appendPhase(entries, w.batchStreams, batchCall, { meter: cpu })) {
+    const a = { ...figures, serverCpu: metered }
     e.fig.a = a
     e.server.a = a.serverCpu
     log(
@@ -424,8 +240,9 @@ async function runAll(entries: Entry[], w: Workload, server: PgServer, cpu: Serv
   log(`  (load ${load()})`)
 
   await checkpoint(server)
-  log(`\n== (b) single-event append: ${n(w.singleCalls)} calls round-robin over ${n(w.singleStreams)} streams, exact expected version`)
-  for (const [e, b] of await appendPhase(entries, w.singleCalls, (i) => singleCall(i, w.singleStreams), cpu)) {
+  log(heading.b(w))
+  for (const [e, { figures, metered }] of await appendPhase(entries, w.singleCalls, (i) => singleCall(i, w.singleStreams), { meter: cpu })) {
+    const b = { ...figures, serverCpu: metered }
     e.fig.b = b
     e.server.b = b.serverCpu
     log(
@@ -436,8 +253,8 @@ async function runAll(entries: Entry[], w: Workload, server: PgServer, cpu: Serv
   log(`  (load ${load()})`)
 
   await checkpoint(server)
-  log(`\n== (c) read one stream of ${EVENTS_PER_BATCH} events: ${n(w.reads)} reads of random streams (after a warm-up)`)
-  await readPhase(entries, w.reads, cpu)
+  log(heading.c(w))
+  for (const [e, metered] of await readPhase(entries, w.reads, cpu)) e.server.c = metered
   for (const e of entries) {
     const c = e.fig.c!
     log(
@@ -448,8 +265,12 @@ async function runAll(entries: Entry[], w: Workload, server: PgServer, cpu: Serv
   log(`  (load ${load()})`)
 
   await checkpoint(server)
-  log(`\n== (d) read all in global order (pages of ${READ_ALL_PAGE}), fold: count per type + sum of amount`)
-  await readAllPhase(entries, (e) => e.fig.a!.events + e.fig.b!.events + e.warmupEvents, budgetS, cpu)
+  log(heading.d())
+  const total = (e: PostgresEntry) => e.fig.a!.events + e.fig.b!.events + e.warmupEvents
+  for (const [e, d] of await readAllPhase(entries, total, { meter: cpu, warmupPages: 3, sampleBudgetS: budgetS })) {
+    e.server.d = d.metered
+    e.sampledNote = d.sampledNote
+  }
   for (const e of entries) {
     const d = e.fig.d!
     log(
@@ -487,13 +308,6 @@ function comparison(results: Map<SystemKey, SystemFigures>): string[] {
   return lines
 }
 
-function cell(r: number | null, target: { op: '>=' | '<='; value: number } | undefined): string {
-  if (r === null) return 'n/a'
-  if (!target) return formatRatio(r)
-  const met = target.op === '>=' ? r >= target.value : r <= target.value
-  return `${formatRatio(r)} (${target.op === '>=' ? '≥' : '≤'} ${target.value}×) ${met ? '✅' : '❌'}`
-}
-
 interface Environment {
   pgVersion: string
   emmett: EmmettPostgresPeer | null
@@ -504,17 +318,15 @@ interface Environment {
   source: string
 }
 
-function markdown(results: Map<SystemKey, SystemFigures>, entries: Entry[], w: Workload, env: Environment): string {
+function markdown(results: Map<SystemKey, SystemFigures>, entries: PostgresEntry[], w: Workload, env: Environment): string {
   const ours = results.get('ours')
   const emmett = results.get('emmett')
-  const events = w.batchStreams * EVENTS_PER_BATCH + w.singleCalls
   const s = env.settings
   const out: string[] = []
   out.push('### PostgreSQL event store benchmark')
   out.push('')
   out.push(
-    `${n(w.batchStreams * EVENTS_PER_BATCH)} events of ~250 bytes of JSON in ${n(w.batchStreams)} streams, then ${n(w.singleCalls)} single-event appends ` +
-      `(${n(events)} events in all; scale ${w.scale}). ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}, ` +
+    workloadAndMachine(w) +
       `PostgreSQL ${s.server_version ?? '?'} on the same machine (one throwaway cluster for both, each system in a database of its own; ` +
       `fsync=${s.fsync}, synchronous_commit=${s.synchronous_commit}, full_page_writes=${s.full_page_writes}, wal_sync_method=${s.wal_sync_method}, ` +
       `shared_buffers=${s.shared_buffers}, max_wal_size=${s.max_wal_size}), pg ${env.pgVersion} for ours` +
@@ -523,8 +335,7 @@ function markdown(results: Map<SystemKey, SystemFigures>, entries: Entry[], w: W
   )
   out.push('')
   const header = ['Measure', 'Event Workbench', 'Emmett-PostgreSQL', 'ours / Emmett (target)']
-  out.push(`| ${header.join(' | ')} |`)
-  out.push(`| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`)
+  out.push(...tableHead(header))
   const sampled = entries.find((e) => e.key === 'emmett')?.sampledNote ?? null
   for (const m of MEASURES) {
     const o = figure(ours, m.id)
@@ -571,7 +382,7 @@ function markdown(results: Map<SystemKey, SystemFigures>, entries: Entry[], w: W
 }
 
 async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2))
+  const options = parseOptions(process.argv.slice(2), ALL_SYSTEMS, 600)
   const root = process.env.ESW_BENCH_ROOT ?? process.cwd()
   const w: Workload = { ...workload(options.scale), singleCalls: Math.max(100, Math.round(FULL_SINGLE_CALLS * options.scale)) }
 
@@ -598,7 +409,7 @@ async function main(): Promise<void> {
   const server = await script.startServer({ durable: true, settings: SERVER_SETTINGS })
   const loadBefore = load()
   const results = new Map<SystemKey, SystemFigures>()
-  const entries: Entry[] = []
+  const entries: PostgresEntry[] = []
   const settings: Record<string, string> = {}
   try {
     await withClient(server, 'postgres', async (client) => {
@@ -607,10 +418,7 @@ async function main(): Promise<void> {
     })
     if (settings.fsync !== 'on' || settings.synchronous_commit !== 'on') throw new Error(`the cluster is not durable: fsync=${settings.fsync}, synchronous_commit=${settings.synchronous_commit}`)
     const cpu = new ServerCpu(server.dir)
-    log(
-      `PostgreSQL benchmark, scale ${options.scale}: ${n(w.batchStreams)} streams × ${EVENTS_PER_BATCH} events, ${n(w.singleCalls)} single appends over ${n(w.singleStreams)} streams, ` +
-        `${n(w.reads)} stream reads; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`
-    )
+    log(`PostgreSQL benchmark, scale ${options.scale}: ${workloadLine(w)}; load average ${loadAverages()}`)
     log(`  server: ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(', ')}${cpu.available ? '' : ' (no /proc: server CPU not measured)'}`)
     for (const key of options.only) {
       const database = `${key}_bench`
@@ -649,22 +457,9 @@ async function main(): Promise<void> {
   else for (const line of comparison(results)) log(line)
   for (const e of entries) if (e.sampledNote) log(`note: ${e.fig.label} (d) sampled: ${e.sampledNote}`)
 
-  const md = markdown(results, entries, w, {
-    pgVersion,
-    emmett,
-    emmettError,
-    settings,
-    date: new Date().toISOString().slice(0, 10),
-    load: `1-minute load average ${loadBefore} at the start and ${load()} at the end`,
-    source: storeSource(root)
-  })
-  const outDir = join(root, 'test-results', 'bench')
-  mkdirSync(outDir, { recursive: true })
-  writeFileSync(join(outDir, 'postgres.md'), md)
+  const md = markdown(results, entries, w, { pgVersion, emmett, emmettError, settings, ...runContext(loadBefore), source: storeSource(root) })
   const serverCpu = Object.fromEntries(entries.map((e) => [e.key, e.server]))
-  writeFileSync(join(outDir, 'postgres.json'), JSON.stringify({ workload: w, settings, results: Object.fromEntries(results), serverCpu }, null, 2) + '\n')
-  log(`\n${md}`)
-  log(`(written to ${join('test-results', 'bench', 'postgres.md')} and postgres.json)`)
+  writeReport(root, 'postgres', md, { workload: w, settings, results: Object.fromEntries(results), serverCpu })
 }
 
 main().catch((error: unknown) => {

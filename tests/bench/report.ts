@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process'
+import { cpus } from 'node:os'
+import { EVENTS_PER_BATCH, type Workload } from './workload'
+
 /** The figures of one system and how they are compared and printed. */
 
 export interface AppendFigures {
@@ -33,8 +36,11 @@ export const MEASURES: Array<{ id: Measure; title: string; unit: string; higherI
   { id: 'e', title: '(e) disk after checkpoint', unit: 'bytes/event', higherIsBetter: false }
 ]
 
+/** A ratio's target: at least or at most `value`. */
+export type Target = { op: '>=' | '<='; value: number }
+
 /** ours/other: a throughput ratio for (a), (b), (d); a time ratio for (c); a size ratio for (e). */
-export const TARGETS: Record<Measure, { raw?: { op: '>=' | '<='; value: number }; emmett?: { op: '>=' | '<='; value: number } }> = {
+export const TARGETS: Record<Measure, { raw?: Target; emmett?: Target }> = {
   a: { raw: { op: '>=', value: 0.8 }, emmett: { op: '>=', value: 5 } },
   b: { raw: { op: '>=', value: 0.8 }, emmett: { op: '>=', value: 5 } },
   c: { raw: { op: '<=', value: 1.3 } },
@@ -91,12 +97,37 @@ export function formatRatio(r: number | null): string {
   return `${r >= 10 ? r.toFixed(1) : r.toFixed(2)}×`
 }
 
-export function verdict(r: number | null, target: { op: '>=' | '<='; value: number } | undefined): string {
+/** A whole number with thousands separators. */
+export const n = (x: number): string => Math.round(x).toLocaleString('en-US')
+
+export function verdict(r: number | null, target: Target | undefined): string {
   if (!target) return ''
   const wanted = `${target.op === '>=' ? '≥' : '≤'} ${target.value}×`
   if (r === null) return `(target ${wanted})`
   const met = target.op === '>=' ? r >= target.value : r <= target.value
   return `(target ${wanted}: ${met ? 'met' : 'MISSED'})`
+}
+
+/** A ratio's cell in a Markdown table: with its target and whether it is met, when it has one. */
+export function cell(r: number | null, target: Target | undefined): string {
+  if (r === null) return 'n/a'
+  if (!target) return formatRatio(r)
+  const met = target.op === '>=' ? r >= target.value : r <= target.value
+  return `${formatRatio(r)} (${target.op === '>=' ? '≥' : '≤'} ${target.value}×) ${met ? '✅' : '❌'}`
+}
+
+/** A Markdown table's header row and its alignment row (the first column left, the figures right). */
+export function tableHead(header: string[]): string[] {
+  return [`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`]
+}
+
+/** How a report begins: the workload and the machine (the rest of the sentence is the benchmark's own). */
+export function workloadAndMachine(w: Workload): string {
+  const events = w.batchStreams * EVENTS_PER_BATCH + w.singleCalls
+  return (
+    `${n(w.batchStreams * EVENTS_PER_BATCH)} events of ~250 bytes of JSON in ${n(w.batchStreams)} streams, then ${n(w.singleCalls)} single-event appends ` +
+    `(${n(events)} events in all; scale ${w.scale}). ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}, `
+  )
 }
 
 /** Which code of the store was measured: the commit, and whether main/store had changes on top of it. */

@@ -23,6 +23,11 @@ export interface BenchSystem {
 
 export interface ReadAllCursor {
   step(fold: Fold): Promise<boolean>
+  /**
+   * Present on a cursor that can skip pages: set to k > 1, it reads only every k-th page from then on (an evenly
+   * spread sample, for a read-all that would take too long otherwise).
+   */
+  stride?: number
 }
 
 export function fileBytes(file: string): number {

@@ -21,6 +21,13 @@ export interface BenchEvent {
   data: Record<string, unknown>
 }
 
+/** One append call of a phase: the events for a stream, with the version the stream is expected to be at. */
+export interface Call {
+  streamId: string
+  events: BenchEvent[]
+  expectedVersion: number
+}
+
 export const EVENT_TYPES = ['ItemAdded', 'ItemRemoved', 'PriceChanged', 'DiscountApplied', 'OrderPlaced'] as const
 
 /** mulberry32: small, fast, deterministic. */
@@ -83,7 +90,7 @@ export const batchStreamId = (n: number): string => `Order-${n}`
 export const singleStreamId = (n: number): string => `Cart-${n}`
 
 /** Phase (a), call n: stream Order-n, created with 100 events (expected version 0). */
-export function batchCall(n: number): { streamId: string; events: BenchEvent[]; expectedVersion: number } {
+export function batchCall(n: number): Call {
   const streamId = batchStreamId(n)
   const events: BenchEvent[] = []
   for (let i = 0; i < EVENTS_PER_BATCH; i++) events.push(makeEvent(n * EVENTS_PER_BATCH + i, streamId, i + 1))
@@ -91,7 +98,7 @@ export function batchCall(n: number): { streamId: string; events: BenchEvent[]; 
 }
 
 /** Phase (b), call n: one event to Cart-(n mod streams), whose version is then floor(n / streams). */
-export function singleCall(n: number, streams: number): { streamId: string; events: BenchEvent[]; expectedVersion: number } {
+export function singleCall(n: number, streams: number): Call {
   const streamId = singleStreamId(n % streams)
   const expectedVersion = Math.floor(n / streams)
   return { streamId, events: [makeEvent(50_000_000 + n, streamId, expectedVersion + 1)], expectedVersion }
