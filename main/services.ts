@@ -153,6 +153,7 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
       ws.projections.on('status', (status) => events.emit('projections', 'status', status)),
       ws.projections.on('progress', (progress) => events.emit('projections', 'progress', progress)),
       ws.sagas.on('instance', (instance) => events.emit('sagas', 'instance', instance)),
+      ws.sagas.on('errors', (errors) => events.emit('sagas', 'errors', { errors })),
       schemaInference(ws.store).follow((update) => events.emit('versioning', 'updated', update)),
       followReplication(ws)
     ]

@@ -117,7 +117,9 @@ export class SagaCoordinator {
     return checkSagas(this.sagas)
   }
 
-  on(event: 'instance', listener: (instance: SagaInstance) => void): () => void {
+  on(event: 'instance', listener: (instance: SagaInstance) => void): () => void
+  on(event: 'errors', listener: (errors: string[]) => void): () => void
+  on(event: 'instance' | 'errors', listener: (value: SagaInstance & string[]) => void): () => void {
     this.emitter.on(event, listener)
     return () => this.emitter.off(event, listener)
   }
@@ -276,10 +278,7 @@ export class SagaCoordinator {
       .map(toRecordedEvent)
       .filter((e) => !e.streamId.startsWith('saga-') && (!this.ownCommands.has(String(e.metadata?.causationId)) || this.startTypes.has(e.type)))
     if (events.length) {
-      const { result } = await this.options.runner.call<Array<Array<[number, string]>>>(
-        { op: 'saga.route', sagas: this.sagas.map((s) => ({ file: s.file, exportName: s.exportName })), events },
-        'routing events to sagas'
-      )
+      const result = await this.routeAll(events)
       for (let i = 0; i < events.length; i++) {
         for (const [index, id] of result[i] ?? []) await this.route(this.sagas[index], id, events[i])
       }
@@ -563,9 +562,52 @@ export class SagaCoordinator {
     if (s) this.emitter.emit('instance', summary(s))
   }
 
+  /**
+   * Which sagas and instances each event belongs to. When a saga's code throws on an event (its correlate, say), the
+   * batch is routed again one event and one saga at a time: that event is skipped for that saga, the error is
+   * remembered with the saga, event and position, and the log is followed on (a saga whose code always throws
+   * would otherwise hold every saga at that event for good).
+   */
+  private async routeAll(events: RecordedEvent[]): Promise<Array<Array<[number, string]>>> {
+    const route = async (sagas: number[], batch: RecordedEvent[]) =>
+      (
+        await this.options.runner.call<Array<Array<[number, string]>>>(
+          { op: 'saga.route', sagas: sagas.map((i) => ({ file: this.sagas[i].file, exportName: this.sagas[i].exportName })), events: batch },
+          'routing events to sagas'
+        )
+      ).result.map((pairs) => pairs.map(([k, id]): [number, string] => [sagas[k], id]))
+    const all = this.sagas.map((_, i) => i)
+    try {
+      return await route(all, events)
+    } catch (error) {
+      if ((error as RpcError).code !== 'UserCodeFailed' && (error as RpcError).code !== 'Timeout') throw error
+    }
+    const result: Array<Array<[number, string]>> = []
+    for (const event of events) {
+      try {
+        result.push((await route(all, [event]))[0] ?? [])
+        continue
+      } catch (error) {
+        if ((error as RpcError).code !== 'UserCodeFailed' && (error as RpcError).code !== 'Timeout') throw error
+      }
+      const pairs: Array<[number, string]> = []
+      for (const i of all) {
+        try {
+          pairs.push(...((await route([i], [event]))[0] ?? []))
+        } catch (error) {
+          if ((error as RpcError).code !== 'UserCodeFailed' && (error as RpcError).code !== 'Timeout') throw error
+          this.remember(`saga ${this.sagas[i].name} skipped ${event.type} at position ${event.position} (${event.streamId}): ${(error as Error).message}`)
+        }
+      }
+      result.push(pairs)
+    }
+    return result
+  }
+
   private remember(message: string) {
     this.errors.push(message)
     if (this.errors.length > 20) this.errors.shift()
+    this.emitter.emit('errors', [...this.errors])
   }
 
   async close(): Promise<void> {

@@ -126,6 +126,8 @@ export const sagasService = defineService({
   },
   events: {
     /** An instance started, moved or ended. */
-    instance: event('A saga instance changed', sagaInstance)
+    instance: event('A saga instance changed', sagaInstance),
+    /** The coordinator met an error outside a step (a saga's correlate throwing, say): the last ones, newest last. */
+    errors: event('The coordinator met an error', z.object({ errors: z.array(z.string()) }))
   }
 })

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
@@ -261,4 +261,50 @@ test('choreography: an instance’s correlation id followed across streams, whic
   await expect(page.getByTestId('choreography-event')).toContainText('StockReleased')
   await page.getByTestId('choreography-event-link').click()
   await expect(page.getByTestId('detail-type')).toHaveText('StockReleased')
+})
+
+test('a saga whose correlate throws: the event is skipped for it, the coordinator says why, and the log is followed on', async ({ page }) => {
+  const file = join(home, 'home', 'workspaces', 'demo', 'sagas', 'order-fulfilment.ts')
+  const original = readFileSync(file, 'utf8')
+  const correlate = 'correlate: (event) => (event.data as { orderId?: string }).orderId,'
+  const description = "description: 'Reserve stock → charge payment → ship; compensated by refund and release.',"
+  expect(original).toContain(correlate)
+  expect(original).toContain(description)
+  // Edited outside the app: the workspace picks the file up (the new description shows when it has).
+  writeFileSync(
+    file,
+    original
+      .replace(correlate, "correlate: (event) => {\n    if ((event.data as { country?: string }).country === 'BE') throw new Error('no fulfilment to BE yet')\n    return (event.data as { orderId?: string }).orderId\n  },")
+      .replace(description, "description: 'Reserve stock → charge payment → ship; not to BE yet.',")
+  )
+  try {
+    await open(page, '#/sagas')
+    await expect(page.getByTestId('panel-sagas')).toContainText('not to BE yet')
+    await page.getByTestId('nav-streams').click()
+    await page.getByTestId('tool-append').click()
+    await page.getByTestId('append-stream').fill('order-e2e-be')
+    await page.getByTestId('append-type').fill('OrderPlaced')
+    await page.getByTestId('append-data').locator('.monaco-editor').click()
+    await page.keyboard.press('ControlOrMeta+A')
+    await page.keyboard.press('Delete')
+    await page.keyboard.insertText('{"orderId": "e2e-be", "customerId": "ann", "country": "BE", "lines": [], "totalCents": 0')
+    // Monaco closes brackets as they are typed; drop what it added after the cursor, then close the object.
+    await page.keyboard.press('Shift+ControlOrMeta+End')
+    await page.keyboard.press('Delete')
+    await page.keyboard.insertText('}')
+    await page.getByTestId('append-send').click()
+    await page.getByTestId('nav-sagas').click()
+    const errors = page.getByTestId('saga-coordinator-errors')
+    await expect(errors).toContainText('saga order_fulfilment skipped OrderPlaced at position')
+    await expect(errors).toContainText('no fulfilment to BE yet')
+    // Another order, with no fault, still runs through the saga.
+    const faults = page.getByTestId('fault-row')
+    while ((await faults.count()) > 0) await faults.first().getByRole('button', { name: 'Remove this fault' }).click()
+    await startRun(page)
+    await expect(page.getByTestId('instance-status')).toHaveText('completed')
+    await expect(page.getByTestId('saga-timeline')).toContainText('Completed')
+    await screenshot(page, 'sagas-coordinator-error')
+  } finally {
+    writeFileSync(file, original)
+  }
 })

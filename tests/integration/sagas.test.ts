@@ -190,6 +190,25 @@ describe('the saga coordinator', { timeout: 60_000 }, () => {
     ])
   })
 
+  it('skips an event whose correlate throws, says why, and follows the log on', async () => {
+    const original = "correlate: (event) => (event.data as { orderId?: string }).orderId,"
+    expect(demoTemplateFiles['sagas/order-fulfilment.ts']).toContain(original)
+    await ws.saveFile(
+      'sagas/order-fulfilment.ts',
+      demoTemplateFiles['sagas/order-fulfilment.ts'].replace(
+        original,
+        "correlate: (event) => {\n    const d = event.data as { orderId?: string; country?: string }\n    if (d.country === 'BE') throw new Error('no fulfilment to BE yet')\n    return d.orderId\n  },"
+      )
+    )
+    await sagas.close()
+    sagas = await coordinator(ws)
+    const skipped = await placeOrder({ country: 'BE' })
+    const { streamId } = await placeOrder({ country: 'NL' })
+    expect(sagas.instance(streamId).instance.status).toBe('completed')
+    expect(() => sagas.instance(skipped.streamId)).toThrow(/No saga instance/)
+    expect(sagas.recentErrors()).toEqual([expect.stringMatching(/^saga order_fulfilment skipped OrderPlaced at position \d+ \(order-o-\d+\): .*no fulfilment to BE yet/)])
+  })
+
   it('draws the causation graph of one correlation id', async () => {
     const { orderId } = await placeOrder()
     const placed = ws.store.readStreamSync(`order-${orderId}`).events[0]

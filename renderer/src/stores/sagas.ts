@@ -62,6 +62,8 @@ export const useSagasStore = defineStore('sagas', () => {
   const workspace = useWorkspaceStore()
   const sagas = ref<SagaDescriptor[]>([])
   const problems = ref<SagaProblem[]>([])
+  /** Errors the coordinator met outside a step (newest last). */
+  const coordinatorErrors = ref<string[]>([])
   const loaded = ref(false)
   const error = ref<string | null>(null)
   const selected = ref<string | null>(null)
@@ -109,6 +111,7 @@ export const useSagasStore = defineStore('sagas', () => {
       const list = await connection.rpc().sagas.list()
       sagas.value = list.sagas
       problems.value = list.problems
+      coordinatorErrors.value = list.errors
       loaded.value = true
       error.value = null
       if (selected.value && !list.sagas.some((s) => s.name === selected.value)) selected.value = null
@@ -154,6 +157,8 @@ export const useSagasStore = defineStore('sagas', () => {
       const next = await rpc.sagas.instance({ streamId })
       const links = await loadProduced(rpc, next.instance.correlationId).catch(() => new Map<string, RecordedEvent[]>())
       if (mine !== detailRequest || selectedInstance.value !== streamId) return
+      // An answer older than the instance event already shown would move the instance back (the next read follows).
+      if (detail.value?.instance.streamId === streamId && next.instance.version < detail.value.instance.version) return
       detail.value = next
       produced.value = links
       detailError.value = null
@@ -320,7 +325,7 @@ export const useSagasStore = defineStore('sagas', () => {
   async function open(): Promise<void> {
     close()
     try {
-      stops = [connection.rpc().sagas.on('instance', onInstance)]
+      stops = [connection.rpc().sagas.on('instance', onInstance), connection.rpc().sagas.on('errors', ({ errors }) => (coordinatorErrors.value = errors))]
     } catch (e) {
       error.value = describeError(e)
       return
@@ -359,7 +364,7 @@ export const useSagasStore = defineStore('sagas', () => {
   )
 
   return {
-    sagas, problems, loaded, error, selected, status, instances, counts, total, instancesLoaded, instancesError, selectedInstance, detail, produced, detailError,
+    sagas, problems, coordinatorErrors, loaded, error, selected, status, instances, counts, total, instancesLoaded, instancesError, selectedInstance, detail, produced, detailError,
     faults, everyAttempt, armed, starting, runError, lastRun, clock, advancing, clockError,
     current, currentProblems, looseProblems, graph, overlay, entries, advance, allCount, canRunDemo,
     load, loadList, loadInstances, loadDetail, select, filter, selectInstance, onInstance, startDemoRun, addFault, removeFault, advanceClock, open, close
