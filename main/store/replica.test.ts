@@ -156,6 +156,27 @@ describe.skipIf(!pgBinaries)('a working copy of a PostgreSQL log', () => {
       }
     })
 
+    it('says the server cannot be reached and what is known of the write, and keeps reading the copy', async () => {
+      const own = await startPgTestServer()
+      let stopped = false
+      const copy = await ReplicaEventStore.open(tempFile(), { url: own.url, password: own.password, schema: 'away' }, { checkEveryMs: 50 })
+      try {
+        await copy.appendToStream('s-1', [{ type: 'A', data: {} }])
+        stopPgTestServer(own)
+        stopped = true
+        await expect(copy.appendToStream('s-1', [{ type: 'B', data: {} }])).rejects.toMatchObject({ code: 'Unavailable', message: expect.stringContaining('cannot be reached') })
+        // Once the pool's connections are gone, a new one is refused: nothing reached the server.
+        await expect(copy.appendToStream('s-1', [{ type: 'B', data: {} }])).rejects.toMatchObject({ code: 'Unavailable', message: expect.stringContaining('nothing was written') })
+        expect(copy.head()).toBe(1)
+        expect((await copy.readStream('s-1')).events.map((e) => e.type)).toEqual(['A'])
+        await until(() => copy.replication().error?.includes('cannot be reached') ?? false, 'the copy to say the server is away')
+        await expect(copy.sync()).rejects.toMatchObject({ code: 'Unavailable' })
+      } finally {
+        await copy.close()
+        if (!stopped) stopPgTestServer(own)
+      }
+    })
+
     it('takes a whole copy of an existing log, and refuses a working copy of another log', async () => {
       const schema = newSchema()
       const direct = await openTestStore(server!, { schema })

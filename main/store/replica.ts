@@ -36,6 +36,12 @@ export interface ReplicaOptions extends SqliteStoreOptions {
 }
 
 const PAGE = 2000
+
+/** Errors of a connection that could not be made or was lost (not of a statement the server refused). */
+export function unreachable(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? ''
+  return ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006'].includes(code) || /Connection terminated/i.test((error as Error).message ?? '')
+}
 /** Metadata and deletes made by others are looked for at most this often (ms). */
 const STREAM_SYNC_EVERY_MS = 5000
 
@@ -154,6 +160,28 @@ export class ReplicaEventStore extends SqliteEventStore {
     }
   }
 
+  /** A write (one at a time); a server that cannot be reached is an Unavailable error saying what is known of the outcome. */
+  private write<T>(what: string, write: () => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      try {
+        return await write()
+      } catch (error) {
+        if (unreachable(error)) {
+          this.syncError = `The server cannot be reached: ${(error as Error).message}`
+          // Refused before connecting, nothing reached the server; a connection lost on the way leaves it unknown (a
+          // repeat of the same append is recognised by its event ids once the server is back).
+          const outcome = ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH'].includes((error as { code?: string }).code ?? '')
+            ? 'nothing was written'
+            : 'whether it was written shows once the server is back'
+          throw new RpcError('Unavailable', `Could not ${what}: the PostgreSQL store at ${this.remote.location} cannot be reached (${(error as Error).message}); ${outcome}`, {
+            location: this.remote.location
+          })
+        }
+        throw error
+      }
+    })
+  }
+
   /** Copies what the server has and the working copy lacks; with `streams`, also others' metadata and deletes. */
   sync(options: { streams?: boolean } = {}): Promise<number> {
     return this.exclusive(async () => {
@@ -164,7 +192,8 @@ export class ReplicaEventStore extends SqliteEventStore {
         this.syncError = null
         return copied
       } catch (error) {
-        this.syncError = (error as Error).message
+        this.syncError = unreachable(error) ? `The server cannot be reached: ${(error as Error).message}` : (error as Error).message
+        if (unreachable(error)) throw new RpcError('Unavailable', `The PostgreSQL store at ${this.remote.location} cannot be reached: ${(error as Error).message}`, { location: this.remote.location })
         throw error
       }
     })
@@ -250,7 +279,7 @@ export class ReplicaEventStore extends SqliteEventStore {
   override async appendToStream(streamId: string, events: NewEvent[], options: { expectedVersion?: ExpectedVersion } & AppendHooks = {}): Promise<AppendResult> {
     // Ids fixed here, so the server and the copy store the same ones.
     const withIds = events.map((e) => (e.id ? e : { ...e, id: bytesToUuid(uuidv7Bytes()) }))
-    return this.exclusive(async () => {
+    return this.write(`append to ${streamId}`, async () => {
       await this.copyUpTo(Number.MAX_SAFE_INTEGER)
       const recordedAt = options.recordedAt ?? this.clock()
       const result = await this.remote.appendToStream(streamId, withIds, { expectedVersion: options.expectedVersion, recordedAt })
@@ -271,12 +300,13 @@ export class ReplicaEventStore extends SqliteEventStore {
         throw error
       }
       this.lastSyncAt = Date.now()
+      this.syncError = null
       return result
     })
   }
 
   override async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<StreamInfo> {
-    return this.exclusive(async () => {
+    return this.write(`set the metadata of ${streamId}`, async () => {
       await this.remote.setStreamMetadata(streamId, metadata)
       await this.copyUpTo(Number.MAX_SAFE_INTEGER)
       return super.setStreamMetadata(streamId, metadata)
@@ -284,7 +314,7 @@ export class ReplicaEventStore extends SqliteEventStore {
   }
 
   override async deleteStream(streamId: string, options: { expectedVersion?: ExpectedVersion; mode?: 'soft' | 'tombstone' } = {}): Promise<StreamInfo> {
-    return this.exclusive(async () => {
+    return this.write(`delete ${streamId}`, async () => {
       await this.copyUpTo(Number.MAX_SAFE_INTEGER)
       await this.remote.deleteStream(streamId, options)
       return super.deleteStream(streamId, { mode: options.mode })
@@ -293,7 +323,7 @@ export class ReplicaEventStore extends SqliteEventStore {
 
   /** Scavenges the server, then the copy (the same metadata hides the same events in both). */
   override async scavenge(options: ProgressOptions = {}): Promise<ScavengeReport> {
-    return this.exclusive(async () => {
+    return this.write('scavenge', async () => {
       await this.copyUpTo(Number.MAX_SAFE_INTEGER)
       const report = await this.remote.scavenge(options)
       super.scavengeSync()
