@@ -128,19 +128,20 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
     writeConfig(dir, parsed.data)
   }
 
-  // A working copy of a PostgreSQL log: the Workspace panel's position against the server follows appends (at most
-  // once a second).
+  // A working copy of a PostgreSQL log: the Workspace panel's position against the server and its sync error follow
+  // appends and the server coming and going (at most once a second).
   const followReplication = (ws: Workspace): (() => void) => {
     if (!(ws.store instanceof ReplicaEventStore)) return () => {}
     let timer: NodeJS.Timeout | null = null
-    const stop = ws.store.onAppended(() => {
+    const soon = () => {
       timer ??= setTimeout(() => {
         timer = null
         events.emit('workspace', 'changed', ws.state())
       }, 1000)
-    })
+    }
+    const stops = [ws.store.onAppended(soon), ws.store.onReplication(soon)]
     return () => {
-      stop()
+      for (const stop of stops) stop()
       if (timer) clearTimeout(timer)
     }
   }

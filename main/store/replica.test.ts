@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { describeEventStoreConformance } from './store.conformance'
 import { dropSchema, openTestStore, pgBinaries, startPgTestServer, stopPgTestServer, type PgTestServer } from './postgres-test-server'
 import { postgresSide, sqliteSide } from './postgres-copy'
-import { ReplicaEventStore } from './replica'
+import { ReplicaEventStore, type ReplicationState } from './replica'
 
 let server: PgTestServer | undefined
 let dirs: string[] = []
@@ -160,6 +160,8 @@ describe.skipIf(!pgBinaries)('a working copy of a PostgreSQL log', () => {
       const own = await startPgTestServer()
       let stopped = false
       const copy = await ReplicaEventStore.open(tempFile(), { url: own.url, password: own.password, schema: 'away' }, { checkEveryMs: 50 })
+      const told: ReplicationState[] = []
+      copy.onReplication((state) => told.push(state))
       try {
         await copy.appendToStream('s-1', [{ type: 'A', data: {} }])
         stopPgTestServer(own)
@@ -170,6 +172,7 @@ describe.skipIf(!pgBinaries)('a working copy of a PostgreSQL log', () => {
         expect(copy.head()).toBe(1)
         expect((await copy.readStream('s-1')).events.map((e) => e.type)).toEqual(['A'])
         await until(() => copy.replication().error?.includes('cannot be reached') ?? false, 'the copy to say the server is away')
+        expect(told.at(-1)?.error).toContain('cannot be reached')
         await expect(copy.sync()).rejects.toMatchObject({ code: 'Unavailable' })
       } finally {
         await copy.close()

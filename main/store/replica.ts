@@ -53,6 +53,7 @@ export class ReplicaEventStore extends SqliteEventStore {
   private lastSyncAt: number | null = null
   private lastStreamSync = 0
   private syncError: string | null = null
+  private readonly stateListeners = new Set<(state: ReplicationState) => void>()
   private following = false
   private readonly clock: () => number
 
@@ -105,6 +106,19 @@ export class ReplicaEventStore extends SqliteEventStore {
     return this.remote.location
   }
 
+  /** Told when the copy's sync error appears or clears (appends are told through onAppended). */
+  onReplication(listener: (state: ReplicationState) => void): () => void {
+    this.stateListeners.add(listener)
+    return () => this.stateListeners.delete(listener)
+  }
+
+  private setSyncError(error: string | null): void {
+    if (error === this.syncError) return
+    this.syncError = error
+    const state = this.replication()
+    for (const listener of this.stateListeners) listener(state)
+  }
+
   replication(): ReplicationState {
     return { location: this.remote.location, schema: this.remote.schema, serverHead: Math.max(this.serverHead, this.head()), localHead: this.head(), lastSyncAt: this.lastSyncAt, error: this.syncError }
   }
@@ -148,7 +162,7 @@ export class ReplicaEventStore extends SqliteEventStore {
           if (head > this.head() || this.syncError) syncSoon()
         })
         .catch((error: unknown) => {
-          this.syncError = `The server cannot be reached: ${(error as Error).message}`
+          this.setSyncError(`The server cannot be reached: ${(error as Error).message}`)
         })
         .finally(() => (checking = false))
     }, checkEveryMs)
@@ -167,7 +181,7 @@ export class ReplicaEventStore extends SqliteEventStore {
         return await write()
       } catch (error) {
         if (unreachable(error)) {
-          this.syncError = `The server cannot be reached: ${(error as Error).message}`
+          this.setSyncError(`The server cannot be reached: ${(error as Error).message}`)
           // Refused before connecting, nothing reached the server; a connection lost on the way leaves it unknown (a
           // repeat of the same append is recognised by its event ids once the server is back).
           const outcome = ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH'].includes((error as { code?: string }).code ?? '')
@@ -189,10 +203,10 @@ export class ReplicaEventStore extends SqliteEventStore {
         const copied = await this.copyUpTo(Number.MAX_SAFE_INTEGER)
         if (options.streams) await this.syncStreamRows()
         this.lastSyncAt = Date.now()
-        this.syncError = null
+        this.setSyncError(null)
         return copied
       } catch (error) {
-        this.syncError = unreachable(error) ? `The server cannot be reached: ${(error as Error).message}` : (error as Error).message
+        this.setSyncError(unreachable(error) ? `The server cannot be reached: ${(error as Error).message}` : (error as Error).message)
         if (unreachable(error)) throw new RpcError('Unavailable', `The PostgreSQL store at ${this.remote.location} cannot be reached: ${(error as Error).message}`, { location: this.remote.location })
         throw error
       }
@@ -300,7 +314,7 @@ export class ReplicaEventStore extends SqliteEventStore {
         throw error
       }
       this.lastSyncAt = Date.now()
-      this.syncError = null
+      this.setSyncError(null)
       return result
     })
   }
