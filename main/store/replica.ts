@@ -4,7 +4,7 @@
  * reads the working copy as it reads any SQLite store; every write goes to PostgreSQL first, where optimistic
  * concurrency between everyone who shares the store is decided, and reaches the working copy from there.
  *
- * - Appends: the copy is brought up to the server's head, the append is made on the server (with the recording time
+ * - Appends: the copy takes what it knows the server has, the append is made on the server (with the recording time
  *   chosen here), what others appended before it is copied, then the append itself is stored in the copy with the
  *   caller's hooks, so inline projections still commit their read-model writes with the events in one transaction.
  * - Others' appends arrive through the server's notifications (LISTEN/NOTIFY, with polling as the fallback) and are
@@ -294,9 +294,18 @@ export class ReplicaEventStore extends SqliteEventStore {
     // Ids fixed here, so the server and the copy store the same ones.
     const withIds = events.map((e) => (e.id ? e : { ...e, id: bytesToUuid(uuidv7Bytes()) }))
     return this.write(`append to ${streamId}`, async () => {
-      await this.copyUpTo(Number.MAX_SAFE_INTEGER)
+      // What others appended and the copy has heard of is copied first (so an inline projection's prediction holds);
+      // what it has not heard of yet is copied after the append, before it.
+      if (this.serverHead > this.head()) await this.copyUpTo(Number.MAX_SAFE_INTEGER)
       const recordedAt = options.recordedAt ?? this.clock()
-      const result = await this.remote.appendToStream(streamId, withIds, { expectedVersion: options.expectedVersion, recordedAt })
+      let result: AppendResult
+      try {
+        result = await this.remote.appendToStream(streamId, withIds, { expectedVersion: options.expectedVersion, recordedAt })
+      } catch (error) {
+        // Refused for a version the copy had not seen yet: the copy takes it, so a retry starts from it.
+        if ((error as RpcError).code === 'WrongExpectedVersion') await this.copyUpTo(Number.MAX_SAFE_INTEGER)
+        throw error
+      }
       if (result.lastPosition! > this.serverHead) this.serverHead = result.lastPosition!
       if (result.duplicate) {
         await this.copyUpTo(Number.MAX_SAFE_INTEGER)
