@@ -211,6 +211,7 @@ test('a workspace can keep its log in PostgreSQL: the password is asked for, and
   const dir = join(mkdtempSync(join(tmpdir(), 'esw-e2e-pg-')), 'team-shop')
   folders.push(dir)
   const teammate = await PostgresEventStore.open({ url: server.url, password: server.password, schema: 'team' })
+  let stopped = false
   try {
     await open(page, '#/workspace')
     await page.getByTestId('open-path').fill(dir)
@@ -232,6 +233,7 @@ test('a workspace can keep its log in PostgreSQL: the password is asked for, and
     await expect(prompt).toHaveCount(0)
     await expect(page.getByTestId('workspace-store')).toContainText('PostgreSQL')
     await expect(page.getByTestId('workspace-store')).toContainText('schema team')
+    await expect(page.getByTestId('status-postgres')).toHaveText('PostgreSQL')
 
     // A teammate appends on the server: the working copy takes it, and the stream browser shows it.
     await teammate.appendToStream('order-77', [{ type: 'OrderPlaced', data: { orderId: '77', by: 'teammate' } }])
@@ -243,12 +245,23 @@ test('a workspace can keep its log in PostgreSQL: the password is asked for, and
     await page.getByTestId('nav-streams').click()
     await expect(page.getByTestId('panel-streams')).toContainText('order-77')
 
-    // Back to the demo through the recent list.
+    // The server goes away: the status bar and the Workspace panel say so; the copy is still browsed.
     await page.getByTestId('nav-workspace').click()
-    await page.getByTestId('recent-workspaces').locator('li', { hasText: 'Demo shop' }).getByTestId('recent-open').click()
-    await expect(page.getByTestId('workspace-path')).toHaveText(process.env.ESW_E2E_WORKSPACE ?? '')
-  } finally {
     await teammate.close()
     pgScript.stopServer(server.dir)
+    stopped = true
+    await expect(page.getByTestId('status-postgres')).toHaveText('⚠ PostgreSQL: not in sync', { timeout: 15_000 })
+    await expect(page.getByTestId('workspace-sync-error')).toContainText('cannot be reached')
+    await screenshot(page, 'workspace-postgres-away')
+
+    // Back to the demo through the recent list.
+    await page.getByTestId('recent-workspaces').locator('li', { hasText: 'Demo shop' }).getByTestId('recent-open').click()
+    await expect(page.getByTestId('workspace-path')).toHaveText(process.env.ESW_E2E_WORKSPACE ?? '')
+    await expect(page.getByTestId('status-postgres')).toHaveCount(0)
+  } finally {
+    if (!stopped) {
+      await teammate.close()
+      pgScript.stopServer(server.dir)
+    }
   }
 })
