@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
+import { pasteCode, saveCode } from './editors'
 import { appUrl, screenshot } from './screens'
 
 // The tests build on each other and share the suite's demo workspace: edited files go back to what they were.
@@ -26,21 +27,6 @@ test.afterAll(() => {
 async function open(page: Page, hash: string) {
   await page.goto(appUrl(hash))
   await expect(page.getByTestId('connection-state')).toHaveText('● connected')
-}
-
-/** Replaces the whole text of the code editor, exactly: pasted (typed text would be indented again line by line). */
-async function replaceCode(page: Page, text: string) {
-  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'])
-  await page.evaluate((t) => (globalThis as unknown as { navigator: { clipboard: { writeText(t: string): Promise<void> } } }).navigator.clipboard.writeText(t), text)
-  await page.getByTestId('code-editor').locator('.monaco-editor').click()
-  await page.keyboard.press('ControlOrMeta+A')
-  await page.keyboard.press('ControlOrMeta+V')
-}
-
-async function save(page: Page) {
-  await expect(page.getByTestId('code-save-state')).toHaveText('Unsaved changes')
-  await page.keyboard.press('ControlOrMeta+S')
-  await expect(page.getByTestId('code-save-state')).toHaveText('Saved')
 }
 
 async function openTable(page: Page, projection: string, table: string) {
@@ -162,8 +148,8 @@ test('an edited projection is saved, run into shadow tables, its diff shown and 
   await expect(page.getByTestId('code-path')).toHaveText(path)
   await expect(page.getByTestId('projection-detail-order_summary')).toBeVisible()
   const edited = original.replace(before, 'lines: d.lines.length + 100,')
-  await replaceCode(page, edited)
-  await save(page)
+  await pasteCode(page, edited)
+  await saveCode(page)
   expect(readFileSync(workspaceFile(path), 'utf8')).toBe(edited)
 
   // Saving starts a shadow run; when it is ready, the diff shows every order changed in its lines column.
@@ -233,8 +219,8 @@ export default defineProjection({
   await expect(page.getByTestId('code-path')).toHaveText(path)
   // A new projection file starts from a template that loads and runs as it is.
   await expect(page.getByTestId(`projection-${name}`)).toHaveAttribute('data-state', 'caught-up', { timeout: 30_000 })
-  await replaceCode(page, source)
-  await save(page)
+  await pasteCode(page, source)
+  await saveCode(page)
   expect(readFileSync(workspaceFile(path), 'utf8')).toBe(source)
   // The live projection had run the template to the head: the new code's table fills in the shadow run, then goes live.
   await expect(page.getByTestId('shadow-pane')).toHaveAttribute('data-phase', 'ready', { timeout: 30_000 })
@@ -291,8 +277,8 @@ test('a handler that throws faults its projection at the event, with the source 
   await open(page, '#/projections')
   await page.getByTestId(`code-file-${path}`).click()
   await expect(page.getByTestId('code-path')).toHaveText(path)
-  await replaceCode(page, broken)
-  await save(page)
+  await pasteCode(page, broken)
+  await saveCode(page)
   expect(readFileSync(workspaceFile(path), 'utf8')).toBe(broken)
   // The shadow run of the new code stops at the first reserved stock; discard it, and run the live projection from zero.
   await expect(page.getByTestId('shadow-pane')).toHaveAttribute('data-phase', 'ready', { timeout: 30_000 })
@@ -329,8 +315,8 @@ test('a handler that throws faults its projection at the event, with the source 
   // Fix the code, save, retry: the projection catches up.
   await open(page, '#/projections')
   await page.getByTestId(`code-file-${path}`).click()
-  await replaceCode(page, original)
-  await save(page)
+  await pasteCode(page, original)
+  await saveCode(page)
   await expect(page.getByTestId('projection-inventory_levels')).toHaveAttribute('data-state', 'faulted')
   await page.getByTestId('fault-retry').click()
   await expect(page.getByTestId('projection-inventory_levels')).toHaveAttribute('data-state', 'caught-up', { timeout: 30_000 })

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
 import { startHostProcess, type RunningHost } from './host-process'
+import { typeInEditor } from './editors'
 import { screenshot } from './screens'
 
 // The tests build on each other: demo runs with injected faults append to the log, so this file runs its own browser
@@ -284,13 +285,7 @@ test('a saga whose correlate throws: the event is skipped for it, the coordinato
     await page.getByTestId('tool-append').click()
     await page.getByTestId('append-stream').fill('order-e2e-be')
     await page.getByTestId('append-type').fill('OrderPlaced')
-    await page.getByTestId('append-data').locator('.monaco-editor').click()
-    await page.keyboard.press('ControlOrMeta+A')
-    await page.keyboard.press('Delete')
-    await page.keyboard.insertText('{"orderId": "e2e-be", "customerId": "ann", "country": "BE", "lines": [], "totalCents": 0')
-    // Monaco closes brackets as they are typed; drop what it added after the cursor, then close the object.
-    await page.keyboard.press('Shift+ControlOrMeta+End')
-    await page.keyboard.press('Delete')
+    await typeInEditor(page, 'append-data', '{"orderId": "e2e-be", "customerId": "ann", "country": "BE", "lines": [], "totalCents": 0')
     await page.keyboard.insertText('}')
     await page.getByTestId('append-send').click()
     await page.getByTestId('nav-sagas').click()

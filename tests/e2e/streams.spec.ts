@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { expect, test, type Page } from '@playwright/test'
+import { typeInEditor } from './editors'
 import { appUrl, screenshot } from './screens'
 
 // The tests build on each other: the conflict needs the stream the first test appended to.
@@ -17,23 +18,12 @@ async function openStreams(page: Page) {
   await expect(page.getByTestId('live-indicator')).toBeVisible()
 }
 
-/** Replaces the text of a Monaco editor inside the element with the given test id. */
-async function setEditor(page: Page, testId: string, text: string) {
-  await page.getByTestId(testId).locator('.monaco-editor').click()
-  await page.keyboard.press('ControlOrMeta+A')
-  await page.keyboard.press('Delete')
-  await page.keyboard.insertText(text)
-  // Monaco closes brackets as they are typed; drop what it added after the cursor.
-  await page.keyboard.press('Shift+ControlOrMeta+End')
-  await page.keyboard.press('Delete')
-}
-
 async function appendEvent(page: Page, type: string, data: string, metadata: string) {
   await page.getByTestId('tool-append').click()
   await page.getByTestId('append-stream').fill(streamId)
   await page.getByTestId('append-type').fill(type)
-  await setEditor(page, 'append-data', data)
-  await setEditor(page, 'append-metadata', metadata)
+  await typeInEditor(page, 'append-data', data)
+  await typeInEditor(page, 'append-metadata', metadata)
   await expect(page.getByTestId('append-send')).toBeEnabled()
   await page.getByTestId('append-send').click()
 }
@@ -47,7 +37,7 @@ test('an appended event shows in the live $all tail, in its stream and in the de
   await page.getByTestId('tool-append').click()
   await page.getByTestId('append-stream').fill(streamId)
   await page.getByTestId('append-type').fill('OrderPlaced')
-  await setEditor(page, 'append-data', '{"total": 42, "lines": [')
+  await typeInEditor(page, 'append-data', '{"total": 42, "lines": [')
   await expect(page.getByTestId('append-data-error')).toBeVisible()
   await expect(page.getByTestId('append-send')).toBeDisabled()
   await screenshot(page, 'streams-append-parse-error')

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
+import { pasteCode, saveCode } from './editors'
 import { appUrl, screenshot } from './screens'
 
 // The tests build on each other and share the suite's demo workspace: the upcaster file goes back to what it was,
@@ -29,21 +30,6 @@ test.afterAll(() => {
 async function open(page: Page, hash: string) {
   await page.goto(appUrl(hash))
   await expect(page.getByTestId('connection-state')).toHaveText('● connected')
-}
-
-/** Replaces the whole text of the code editor, exactly: pasted (typed text would be indented again line by line). */
-async function replaceCode(page: Page, text: string) {
-  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'])
-  await page.evaluate((t) => (globalThis as unknown as { navigator: { clipboard: { writeText(t: string): Promise<void> } } }).navigator.clipboard.writeText(t), text)
-  await page.getByTestId('code-editor').locator('.monaco-editor').click()
-  await page.keyboard.press('ControlOrMeta+A')
-  await page.keyboard.press('ControlOrMeta+V')
-}
-
-async function save(page: Page) {
-  await expect(page.getByTestId('code-save-state')).toHaveText('Unsaved changes')
-  await page.keyboard.press('ControlOrMeta+S')
-  await expect(page.getByTestId('code-save-state')).toHaveText('Saved')
 }
 
 /** Brings a part of the panel into view for a screenshot (the panel scrolls, not the page). */
@@ -109,7 +95,7 @@ test('the evolving ItemAdded shows both stored versions with their shapes, the d
   // In the editor, upcast's data is the stored shape of ItemAdded v1: its fields complete.
   const probe = original.replace(upcastLine(original), '  upcast: (data) => ({ ...data, priceCents: data.pr }),')
   expect(probe).not.toBe(original)
-  await replaceCode(page, probe)
+  await pasteCode(page, probe)
   await expect(page.getByTestId('code-save-state')).toHaveText('Unsaved changes')
   const editor = page.getByTestId('code-editor')
   await editor.locator('.view-line').filter({ hasText: 'data.pr' }).click()
@@ -121,7 +107,7 @@ test('the evolving ItemAdded shows both stored versions with their shapes, the d
   await expect(suggestions.filter({ hasText: /^priceCents/ })).toHaveCount(0)
   await screenshot(page, 'upcasters-completion')
   await page.keyboard.press('Escape')
-  await replaceCode(page, original)
+  await pasteCode(page, original)
   await expect(page.getByTestId('code-save-state')).toHaveText('Saved')
   expect(errors).toEqual([])
 })
@@ -144,8 +130,8 @@ test('a broken upcaster: saving starts a dry-run whose failures link to their ev
 
   await open(page, '#/upcasters?type=ItemAdded')
   await expect(page.getByTestId('code-path')).toHaveText(path)
-  await replaceCode(page, broken)
-  await save(page)
+  await pasteCode(page, broken)
+  await saveCode(page)
   expect(readFileSync(workspaceFile(path), 'utf8')).toBe(broken)
 
   // The save started a dry-run; its report counts the failures and lists them.
@@ -194,8 +180,8 @@ test('a broken upcaster: saving starts a dry-run whose failures link to their ev
   // An upcaster that runs but makes the wrong shape: mismatches, with their reasons.
   await open(page, '#/upcasters?type=ItemAdded')
   const misshapen = original.replace(line, '  upcast: ({ price, ...rest }) => ({ ...rest, cents: Math.round(Number(price) * 100) }),')
-  await replaceCode(page, misshapen)
-  await save(page)
+  await pasteCode(page, misshapen)
+  await saveCode(page)
   await expect(dryRun).toHaveAttribute('data-phase', 'done', { timeout: 30_000 })
   await expect(dryRun).toHaveAttribute('data-ok', 'false')
   await expect(page.getByTestId('dry-run-mismatched-count')).not.toHaveText(/^0 /)
@@ -207,8 +193,8 @@ test('a broken upcaster: saving starts a dry-run whose failures link to their ev
   await screenshot(page, 'upcasters-dry-run-mismatches')
 
   // Fixed: the dry-run is clean, and a sample shows what a v1 event reads as.
-  await replaceCode(page, original)
-  await save(page)
+  await pasteCode(page, original)
+  await saveCode(page)
   expect(readFileSync(workspaceFile(path), 'utf8')).toBe(original)
   await expect(dryRun).toHaveAttribute('data-phase', 'done', { timeout: 30_000 })
   await expect(dryRun).toHaveAttribute('data-ok', 'true')
@@ -264,7 +250,7 @@ test('a second upcaster for the same version is refused: the type shows the prob
   await page.getByTestId('code-new-name').fill(name)
   await page.getByTestId('code-new-create').click()
   await expect(page.getByTestId('code-path')).toHaveText(file)
-  await replaceCode(
+  await pasteCode(
     page,
     [
       "import { defineUpcaster } from 'workbench'",
@@ -278,7 +264,7 @@ test('a second upcaster for the same version is refused: the type shows the prob
       ''
     ].join('\n')
   )
-  await save(page)
+  await saveCode(page)
   await expect(page.getByTestId('event-type-ItemAdded')).toContainText('✕')
   const problem = page.getByTestId('type-problem')
   await expect(problem).toContainText('Two upcasters for ItemAdded v1')

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
 import { PostgresEventStore } from '../../main/store/postgres-store'
+import { typeInEditor } from './editors'
 import { appUrl, screenshot } from './screens'
 
 // The last test opens another workspace and comes back; the ones before it need the demo open.
@@ -20,17 +21,6 @@ test.afterAll(() => {
 async function open(page: Page, hash: string) {
   await page.goto(appUrl(hash))
   await expect(page.getByTestId('connection-state')).toHaveText('● connected')
-}
-
-/** Replaces the whole text of the code editor. */
-async function replaceCode(page: Page, text: string) {
-  await page.getByTestId('code-editor').locator('.monaco-editor').click()
-  await page.keyboard.press('ControlOrMeta+A')
-  await page.keyboard.press('Delete')
-  await page.keyboard.insertText(text)
-  // Monaco closes brackets and quotes as they are typed; drop what it added after the cursor.
-  await page.keyboard.press('Shift+ControlOrMeta+End')
-  await page.keyboard.press('Delete')
 }
 
 test('the Workspace panel shows the demo shop, its deciders and no problems', async ({ page }) => {
@@ -75,7 +65,7 @@ test('a broken file shows its problem at its line, in the problem list and as a 
   await screenshot(page, 'domain-type-error')
 
   // TypeScript is happy with this file; the engine is not: loading it throws on line 4.
-  await replaceCode(page, "import { defineDecider } from 'workbench'\n\nconst limit = 10\nthrow new Error('broken on purpose, limit ' + limit)\nexport default defineDecider\n")
+  await typeInEditor(page, 'code-editor', "import { defineDecider } from 'workbench'\n\nconst limit = 10\nthrow new Error('broken on purpose, limit ' + limit)\nexport default defineDecider\n")
   await expect(page.getByTestId('code-save-state')).toHaveText('Unsaved changes')
   await page.keyboard.press('ControlOrMeta+S')
   await expect(page.getByTestId('code-save-state')).toHaveText('Saved')

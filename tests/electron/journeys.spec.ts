@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect, test } from '@playwright/test'
+import { typeInEditor } from '../e2e/editors'
 import { electron } from './electron-binary'
 import { clickMenu, demoReady, launchApp, showPanel, stubDialogs, type RunningApp } from './launch'
 
@@ -44,12 +45,7 @@ test('a stream is browsed: an appended event shows in the $all tail and in its s
   await window.getByTestId('tool-append').click()
   await window.getByTestId('append-stream').fill(streamId)
   await window.getByTestId('append-type').fill('OrderPlaced')
-  await window.getByTestId('append-data').locator('.monaco-editor').click()
-  await window.keyboard.press('ControlOrMeta+A')
-  await window.keyboard.press('Delete')
-  await window.keyboard.insertText('{"total": 42}')
-  await window.keyboard.press('Shift+ControlOrMeta+End')
-  await window.keyboard.press('Delete')
+  await typeInEditor(window, 'append-data', '{"total": 42}')
   await window.getByTestId('append-send').click()
   await expect(window.getByTestId('append-result')).toContainText('now at version 1')
   const row = window.getByTestId('all-events').locator(`[data-stream="${streamId}"]`)
