@@ -22,6 +22,20 @@ const openReplica = (schema: string, options: { now?: () => number; file?: strin
 
 const newSchema = () => `r${process.pid}_${++schemas}`
 
+/** Two working copies of one new store; closed and the store dropped afterwards. */
+async function withTwoCopies(fn: (a: ReplicaEventStore, b: ReplicaEventStore) => Promise<void>): Promise<void> {
+  const schema = newSchema()
+  const a = await openReplica(schema)
+  const b = await openReplica(schema)
+  try {
+    await fn(a, b)
+  } finally {
+    await a.close()
+    await b.close()
+    await dropSchema(server!, schema)
+  }
+}
+
 async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
   const started = Date.now()
   while (!(await check())) {
@@ -63,11 +77,8 @@ describe.skipIf(!pgBinaries)('a working copy of a PostgreSQL log', () => {
   })
 
   describe('working copy specifics', () => {
-    it('keeps the same events at the same positions, ids and times as the server, and follows others', async () => {
-      const schema = newSchema()
-      const a = await openReplica(schema)
-      const b = await openReplica(schema)
-      try {
+    it('keeps the same events at the same positions, ids and times as the server, and follows others', () =>
+      withTwoCopies(async (a, b) => {
         await a.appendToStream('order-1', [{ type: 'OrderPlaced', data: { total: 5 } }, { type: 'ItemAdded', data: { sku: 'x' } }])
         await b.appendToStream('cart-1', [{ type: 'CartOpened', data: {} }], { expectedVersion: 'no-stream' })
         await a.appendToStream('order-1', [{ type: 'OrderPaid', data: {} }], { expectedVersion: 2 })
@@ -82,36 +93,20 @@ describe.skipIf(!pgBinaries)('a working copy of a PostgreSQL log', () => {
           [4, 'order-1', 3]
         ])
         expect(b.replication()).toMatchObject({ serverHead: 4, localHead: 4, error: null })
-      } finally {
-        await a.close()
-        await b.close()
-        await dropSchema(server!, schema)
-      }
-    })
+      }))
 
-    it('lets the server decide a version conflict between two copies, and stores nothing for the loser', async () => {
-      const schema = newSchema()
-      const a = await openReplica(schema)
-      const b = await openReplica(schema)
-      try {
+    it('lets the server decide a version conflict between two copies, and stores nothing for the loser', () =>
+      withTwoCopies(async (a, b) => {
         await a.appendToStream('order-1', [{ type: 'OrderPlaced', data: {} }], { expectedVersion: 'no-stream' })
         await expect(b.appendToStream('order-1', [{ type: 'OrderPlaced', data: {} }], { expectedVersion: 'no-stream' })).rejects.toMatchObject({
           code: 'WrongExpectedVersion'
         })
         expect(b.head()).toBe(1)
         expect((await postgresSide(b.remote).events(0, 10)).length).toBe(1)
-      } finally {
-        await a.close()
-        await b.close()
-        await dropSchema(server!, schema)
-      }
-    })
+      }))
 
-    it("copies others' metadata and tombstones", async () => {
-      const schema = newSchema()
-      const a = await openReplica(schema)
-      const b = await openReplica(schema)
-      try {
+    it("copies others' metadata and tombstones", () =>
+      withTwoCopies(async (a, b) => {
         await a.appendToStream('order-1', [1, 2, 3].map((n) => ({ type: 'Tick', data: { n } })))
         await a.setStreamMetadata('order-1', { maxCount: 1 })
         await a.appendToStream('order-2', [{ type: 'Tick', data: {} }])
@@ -119,18 +114,10 @@ describe.skipIf(!pgBinaries)('a working copy of a PostgreSQL log', () => {
         await b.sync({ streams: true })
         expect((await b.readStream('order-1')).events.map((e) => e.data)).toEqual([{ n: 3 }])
         await expect(b.appendToStream('order-2', [{ type: 'Tick', data: {} }])).rejects.toMatchObject({ code: 'StreamDeleted' })
-      } finally {
-        await a.close()
-        await b.close()
-        await dropSchema(server!, schema)
-      }
-    })
+      }))
 
-    it('runs an append hook in the copy\'s transaction, and keeps the events when a stale hook refuses them', async () => {
-      const schema = newSchema()
-      const a = await openReplica(schema)
-      const b = await openReplica(schema)
-      try {
+    it('runs an append hook in the copy\'s transaction, and keeps the events when a stale hook refuses them', () =>
+      withTwoCopies(async (a, b) => {
         const seen: number[] = []
         await a.appendToStream('s-1', [{ type: 'A', data: {} }], { inTransaction: (r) => void seen.push(r.firstPosition!) })
         expect(seen).toEqual([1])
@@ -149,12 +136,7 @@ describe.skipIf(!pgBinaries)('a working copy of a PostgreSQL log', () => {
         const again = await a.appendToStream('s-1', [{ type: 'C', data: {}, id }])
         expect(again).toMatchObject({ duplicate: true, firstPosition: 3 })
         expect(await sqliteSide(a).events(0, 10)).toEqual(await postgresSide(a.remote).events(0, 10))
-      } finally {
-        await a.close()
-        await b.close()
-        await dropSchema(server!, schema)
-      }
-    })
+      }))
 
     it('says the server cannot be reached and what is known of the write, and keeps reading the copy', async () => {
       const own = await startPgTestServer()
