@@ -262,8 +262,12 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
         if (current.store instanceof ReplicaEventStore) await current.store.sync()
         return jobs.start({ kind: 'import', dbFile: current.paths.database, inFile: upload.file, ...(postgres ? { postgres } : {}) }, `Import (${statSync(upload.file).size} bytes)`)
       },
-      startScavenge: () => {
-        current.assertLocalStore('A scavenge job')
+      startScavenge: async () => {
+        // A PostgreSQL store: the server first, then its working copy, with the metadata and deletes others made copied.
+        if (current.store instanceof ReplicaEventStore) {
+          await current.store.sync({ streams: true })
+          return jobs.start({ kind: 'scavenge', dbFile: current.paths.database, postgres: current.store.remote.connection }, 'Scavenge (PostgreSQL and its working copy)')
+        }
         return jobs.start({ kind: 'scavenge', dbFile: current.paths.database }, 'Scavenge')
       },
       cancel: ({ jobId }) => jobs.cancel(jobId),

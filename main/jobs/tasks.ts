@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline'
 import type { EventFilter } from '../../shared/model/events'
 import { exportEvents, importEvents, type WorkProgress } from '../store/ndjson'
 import { importIntoPostgres } from '../store/postgres-import'
-import type { PostgresStoreOptions } from '../store/postgres-store'
+import { PostgresEventStore, type PostgresStoreOptions } from '../store/postgres-store'
 import { SqliteEventStore } from '../store/sqlite-store'
 import { projectionJob, type ProjectionTask } from './projection-job'
 import { replayJob } from './replay-job'
@@ -18,7 +18,8 @@ export type JobTask =
   | { kind: 'export'; dbFile: string; outFile: string; filter: EventFilter; upcast?: { prelude: string; files: Array<[string, string]> } }
   /** With `postgres`, dbFile is the working copy of that store's log and the events go to the server (store/postgres-import.ts). */
   | { kind: 'import'; dbFile: string; inFile: string; postgres?: Pick<PostgresStoreOptions, 'url' | 'schema' | 'password'> }
-  | { kind: 'scavenge'; dbFile: string }
+  /** With `postgres`, the server is scavenged, then its working copy dbFile (the same metadata hides the same events). */
+  | { kind: 'scavenge'; dbFile: string; postgres?: Pick<PostgresStoreOptions, 'url' | 'schema' | 'password'> }
   | { kind: 'seed'; dbFile: string; dir: string; prelude?: string; historyFiles?: Record<string, string>; targetEvents?: number }
   | { kind: 'replay'; dbFile: string; dir: string; prelude: string; category?: string; decider?: string }
   | ({ kind: 'projection' } & ProjectionTask)
@@ -50,6 +51,16 @@ export async function runTask(task: JobTask, progress: WorkProgress): Promise<un
       const lines = createInterface({ input: createReadStream(task.inFile, { encoding: 'utf8' }), crlfDelay: Infinity })
       if (task.postgres) return await importIntoPostgres(task.dbFile, task.postgres, lines, { ...progress, totalBytes })
       return await importEvents(store, lines, { ...progress, totalBytes })
+    }
+    if (task.postgres) {
+      const server = await PostgresEventStore.open({ ...task.postgres, pollIntervalMs: 60_000 })
+      try {
+        const report = await server.scavenge(progress)
+        store.scavengeSync()
+        return report
+      } finally {
+        await server.close()
+      }
     }
     return store.scavengeSync(progress)
   } finally {

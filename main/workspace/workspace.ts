@@ -119,13 +119,6 @@ export class Workspace {
     return { kind: 'sqlite', file: this.paths.database }
   }
 
-  /** Refuses work that writes events.db directly, which a working copy of a PostgreSQL log must not take. */
-  assertLocalStore(action: string): void {
-    if (this.store instanceof ReplicaEventStore) {
-      throw new RpcError('InvalidInput', `${action} writes the SQLite file directly, and ${this.config.name} keeps its log in PostgreSQL (${this.store.location}); events.db is only its working copy`)
-    }
-  }
-
   /** The source of a loaded definition file, as it was loaded. */
   sourceOf(path: string): string {
     return this.files.find((f) => f.path === path)?.source ?? ''

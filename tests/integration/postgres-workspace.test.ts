@@ -119,8 +119,15 @@ describe.skipIf(!pgBinaries)('a workspace whose log lives in PostgreSQL', { time
     expect(finished.result).toMatchObject({ events: 3, mode: 'append' })
     await until(() => replica.head(), (h) => h === head + 3, 'the import to reach the working copy')
     expect((await postgresSide(replica.remote).events(head, 10)).map((e) => e.streamId)).toEqual(['note-1', 'note-1', 'note-1'])
-    // The scavenge job writes events.db directly: refused with the reason.
-    await expect(a.rpc.jobs.startScavenge(undefined)).rejects.toMatchObject({ message: expect.stringContaining('working copy') })
+    // Scavenge: what a tombstone hides goes from the server and from the working copy.
+    await a.rpc.store.deleteStream({ streamId: 'note-1', mode: 'tombstone' })
+    const scavenge = await a.rpc.jobs.startScavenge(undefined)
+    const scavenged = (await until(() => a.rpc.jobs.list(undefined), (list) => list.find((j) => j.id === scavenge.id)?.state !== 'running', 'the scavenge to finish')).find((j) => j.id === scavenge.id)!
+    expect([scavenged.state, scavenged.error?.message ?? null]).toEqual(['succeeded', null])
+    // The newest row of the log stays (hidden) in both, so positions are never reused.
+    expect(scavenged.result).toMatchObject({ removedEvents: 2 })
+    expect((await postgresSide(replica.remote).events(head, 10)).map((e) => e.version)).toEqual([3])
+    expect((await sqliteSide(replica).events(head, 10)).map((e) => e.version)).toEqual([3])
 
     // A stale expected version is decided by the server.
     await expect(a.rpc.store.append({ streamId: 'order-o-1', events: [{ type: 'Note', data: {} }], expectedVersion: 'no-stream' })).rejects.toMatchObject({ code: 'WrongExpectedVersion' })
