@@ -258,7 +258,7 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
         if (!upload || !existsSync(upload.file)) throw notFound(`No upload ${uploadId}`)
         uploads.delete(uploadId)
         // Into a PostgreSQL store: checked against an up-to-date working copy, then written to the server.
-        const postgres = current.store instanceof ReplicaEventStore ? current.store.remote.connection : undefined
+        const postgres = current.postgresConnection()
         if (current.store instanceof ReplicaEventStore) await current.store.sync()
         return jobs.start({ kind: 'import', dbFile: current.paths.database, inFile: upload.file, ...(postgres ? { postgres } : {}) }, `Import (${statSync(upload.file).size} bytes)`)
       },
@@ -266,7 +266,7 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
         // A PostgreSQL store: the server first, then its working copy, with the metadata and deletes others made copied.
         if (current.store instanceof ReplicaEventStore) {
           await current.store.sync({ streams: true })
-          return jobs.start({ kind: 'scavenge', dbFile: current.paths.database, postgres: current.store.remote.connection }, 'Scavenge (PostgreSQL and its working copy)')
+          return jobs.start({ kind: 'scavenge', dbFile: current.paths.database, postgres: current.store.remote.connection }, 'Scavenge (the PostgreSQL store and its working copy)')
         }
         return jobs.start({ kind: 'scavenge', dbFile: current.paths.database }, 'Scavenge')
       },

@@ -62,7 +62,9 @@ export function exportEventsTo(workbench: Workbench, file: string): { job: JobIn
 /** Imports an NDJSON event log from where it lies (nothing is copied): all or nothing, as one job. */
 export function importEventsFrom(workbench: Workbench, file: string): { job: JobInfo; finished: Promise<JobInfo> } {
   const ws = workbench.workspace()
-  const job = workbench.jobs.start({ kind: 'import', dbFile: ws.paths.database, inFile: file }, `Import of ${basename(file)} (${statSync(file).size} bytes)`)
+  // A PostgreSQL workspace: the job writes to the server (its working copy takes the events from there).
+  const postgres = ws.postgresConnection()
+  const job = workbench.jobs.start({ kind: 'import', dbFile: ws.paths.database, inFile: file, ...(postgres ? { postgres } : {}) }, `Import of ${basename(file)} (${statSync(file).size} bytes)`)
   return { job, finished: jobFinished(workbench, job.id) }
 }
 

@@ -1,6 +1,9 @@
-import { createReadStream, closeSync, openSync, statSync, writeSync } from 'node:fs'
+import { createReadStream, closeSync, existsSync, openSync, statSync, writeSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { EventFilter } from '../../shared/model/events'
+import { RpcError } from '../../shared/rpc/errors'
+import { CONFIG_FILE, readConfig } from '../workspace/config'
 import { exportEvents, importEvents, type WorkProgress } from '../store/ndjson'
 import { importIntoPostgres } from '../store/postgres-import'
 import { PostgresEventStore, type PostgresStoreOptions } from '../store/postgres-store'
@@ -27,6 +30,14 @@ export type JobTask =
   | ({ kind: 'migrate' } & MigrationTask)
   | ({ kind: 'branch' } & BranchTask)
 
+function keepsLogInPostgres(dir: string): boolean {
+  try {
+    return existsSync(join(dir, CONFIG_FILE)) && readConfig(dir).store?.kind === 'postgres'
+  } catch {
+    return false
+  }
+}
+
 /** Runs one task on its own connection to the workspace database. */
 export async function runTask(task: JobTask, progress: WorkProgress): Promise<unknown> {
   if (task.kind === 'replay') return replayJob(task, progress)
@@ -35,6 +46,10 @@ export async function runTask(task: JobTask, progress: WorkProgress): Promise<un
   if (task.kind === 'migrate') return migrateJob(task, progress)
   if (task.kind === 'branch') return branchJob(task, progress)
   if (task.kind === 'seed') return seedDemo({ ...task, prelude: task.prelude ?? '', historyFiles: task.historyFiles ?? {} }, progress)
+  // events.db of a PostgreSQL workspace is only its working copy: what would write it directly goes to the server.
+  if ((task.kind === 'import' || task.kind === 'scavenge') && !task.postgres && keepsLogInPostgres(dirname(task.dbFile))) {
+    throw new RpcError('InvalidInput', `${dirname(task.dbFile)} keeps its log in PostgreSQL; events.db is only its working copy, so the ${task.kind} must go to the server`)
+  }
   const store = new SqliteEventStore(task.dbFile)
   try {
     if (task.kind === 'export') {

@@ -48,7 +48,9 @@ export async function migrateJob(task: MigrationTask, progress: WorkProgress): P
   try {
     // The workspace's files, so the new workspace runs the same code.
     const config = readConfig(task.dir)
-    writeConfig(target, { ...config, name: `${config.name} (migrated)` })
+    // The new workspace keeps its log in its own events.db, even when the old one's lives in PostgreSQL.
+    const { store: _store, ...own } = config
+    writeConfig(target, { ...own, name: `${config.name} (migrated)` })
     for (const [file, source] of task.files) {
       const path = join(target, file)
       mkdirSync(dirname(path), { recursive: true })

@@ -8,6 +8,7 @@ import { SagaCoordinator } from '../sagas/coordinator'
 import { Replayer } from '../replay/replayer'
 import { sandboxPrelude } from '../sandbox/prelude'
 import { Sandbox, userCodeError } from '../sandbox/sandbox'
+import type { PostgresStoreOptions } from '../store/postgres-store'
 import { ReplicaEventStore } from '../store/replica'
 import type { SqliteEventStore } from '../store/sqlite-store'
 import { readConfig, writeConfig, type WorkspaceConfig } from './config'
@@ -111,6 +112,11 @@ export class Workspace {
       revision: this.revision,
       store: this.storeState()
     }
+  }
+
+  /** How a job thread reaches the PostgreSQL store a working copy follows (undefined for a SQLite workspace). */
+  postgresConnection(): Pick<PostgresStoreOptions, 'url' | 'schema' | 'password'> | undefined {
+    return this.store instanceof ReplicaEventStore ? this.store.remote.connection : undefined
   }
 
   /** Where the log lives; for a PostgreSQL store, how the working copy stands. */

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { importEventsFrom } from '../../main/electron/desktop-actions'
 import { openWorkbench, type Workbench } from '../../main/services'
 import { contract } from '../../shared/contract'
 import { connect } from '../../shared/rpc/client'
@@ -119,15 +120,33 @@ describe.skipIf(!pgBinaries)('a workspace whose log lives in PostgreSQL', { time
     expect(finished.result).toMatchObject({ events: 3, mode: 'append' })
     await until(() => replica.head(), (h) => h === head + 3, 'the import to reach the working copy')
     expect((await postgresSide(replica.remote).events(head, 10)).map((e) => e.streamId)).toEqual(['note-1', 'note-1', 'note-1'])
+    // The desktop's File › Import Events… goes to the server too; a job told to write the copy directly is refused.
+    const file = join(home, 'more-notes.ndjson')
+    writeFileSync(file, [4, 5].map((n) => JSON.stringify({ position: 2000 + n, streamId: 'note-1', version: n, type: 'Noted', schemaVersion: 1, id: randomUUID(), data: { n }, metadata: null, recordedAt: '2026-11-02T00:00:00.000Z' })).join('\n') + '\n')
+    const desktopImport = await importEventsFrom(a.wb, file).finished
+    expect([desktopImport.state, desktopImport.error?.message ?? null]).toEqual(['succeeded', null])
+    await until(() => replica.head(), (h) => h === head + 5, 'the desktop import to reach the working copy')
+    expect((await postgresSide(replica.remote).events(head, 10)).map((e) => e.version)).toEqual([1, 2, 3, 4, 5])
+    const direct = a.wb.jobs.start({ kind: 'import', dbFile: ws.paths.database, inFile: file }, 'direct')
+    const refused = (await until(() => a.rpc.jobs.list(undefined), (list) => list.find((j) => j.id === direct.id)?.state !== 'running', 'the direct import to end')).find((j) => j.id === direct.id)!
+    expect(refused.error?.message).toContain('only its working copy')
+
+    // A migration makes a workspace of its own: its workbench.json does not point at the shared server.
+    const migrated = join(home, 'team-a-migrated')
+    const migration = await a.rpc.upcasters.startMigration({ target: migrated })
+    const migrationDone = (await until(() => a.rpc.jobs.list(undefined), (list) => list.find((j) => j.id === migration.id)?.state !== 'running', 'the migration to end')).find((j) => j.id === migration.id)!
+    expect([migrationDone.state, migrationDone.error?.message ?? null]).toEqual(['succeeded', null])
+    expect(JSON.parse(readFileSync(join(migrated, 'workbench.json'), 'utf8')).store).toBeUndefined()
+
     // Scavenge: what a tombstone hides goes from the server and from the working copy.
     await a.rpc.store.deleteStream({ streamId: 'note-1', mode: 'tombstone' })
     const scavenge = await a.rpc.jobs.startScavenge(undefined)
     const scavenged = (await until(() => a.rpc.jobs.list(undefined), (list) => list.find((j) => j.id === scavenge.id)?.state !== 'running', 'the scavenge to finish')).find((j) => j.id === scavenge.id)!
     expect([scavenged.state, scavenged.error?.message ?? null]).toEqual(['succeeded', null])
     // The newest row of the log stays (hidden) in both, so positions are never reused.
-    expect(scavenged.result).toMatchObject({ removedEvents: 2 })
-    expect((await postgresSide(replica.remote).events(head, 10)).map((e) => e.version)).toEqual([3])
-    expect((await sqliteSide(replica).events(head, 10)).map((e) => e.version)).toEqual([3])
+    expect(scavenged.result).toMatchObject({ removedEvents: 4 })
+    expect((await postgresSide(replica.remote).events(head, 10)).map((e) => e.version)).toEqual([5])
+    expect((await sqliteSide(replica).events(head, 10)).map((e) => e.version)).toEqual([5])
 
     // A stale expected version is decided by the server.
     await expect(a.rpc.store.append({ streamId: 'order-o-1', events: [{ type: 'Note', data: {} }], expectedVersion: 'no-stream' })).rejects.toMatchObject({ code: 'WrongExpectedVersion' })
