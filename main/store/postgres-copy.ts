@@ -6,6 +6,7 @@
  */
 import { RpcError } from '../../shared/rpc/errors'
 import { TYPE_COUNTS_BY_STREAM } from './schema'
+import type pg from 'pg'
 import type { PostgresEventStore } from './postgres-store'
 import type { SqliteEventStore } from './sqlite-store'
 import { bytesToUuid, uuidToBytes } from './uuid'
@@ -132,11 +133,15 @@ function assertEmpty(empty: boolean, what: string) {
   if (!empty) throw new RpcError('InvalidInput', `The target (${what}) is not empty: a copy goes into an empty store only`)
 }
 
-export function postgresSide(store: PostgresEventStore): LogSide {
-  const pool = store.pool
+/**
+ * The PostgreSQL store's log. `reader` reads it (default: the store's pool); a client inside a REPEATABLE READ
+ * transaction reads one snapshot, so head, stream rows and events agree while others append.
+ */
+export function postgresSide(store: PostgresEventStore, reader: Pick<pg.PoolClient, 'query'> = store.pool): LogSide {
+  const pool = reader
   return {
     kind: 'postgres',
-    head: () => store.headPosition(),
+    head: async () => Number((await pool.query<{ position: string | number }>('SELECT position FROM store_head WHERE id = 1')).rows[0].position),
     events: async (after, limit) =>
       (
         await pool.query<StoredEvent>(
@@ -154,7 +159,7 @@ export function postgresSide(store: PostgresEventStore): LogSide {
         )
       ).rows,
     restore: async (streams, events, head) => {
-      const client = await pool.connect()
+      const client = await store.pool.connect()
       try {
         await client.query('BEGIN')
         await client.query('SELECT esw_lock()')

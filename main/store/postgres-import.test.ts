@@ -54,6 +54,20 @@ describe.skipIf(!pgBinaries)('NDJSON import into a PostgreSQL store', () => {
     await dropSchema(server!, schema)
   })
 
+  it('restores an export with gaps in its positions (one category), and the working copy keeps them', async () => {
+    const schema = `imp${process.pid}_4`
+    const lines = (await sourceLines()).filter((l) => (JSON.parse(l) as { streamId: string }).streamId === 'order-2')
+    expect(lines.map((l) => (JSON.parse(l) as { position: number }).position).slice(0, 3)).toEqual([3, 8, 13])
+    const copy = await replica(schema)
+    expect(await importIntoPostgres(copy.db.name, copy.remote.connection, lines)).toMatchObject({ events: 8, mode: 'restore' })
+    await copy.sync()
+    expect(await exported(copy)).toBe(lines.join('\n') + '\n')
+    // Appends go on after the last position.
+    expect(await copy.appendToStream('order-9', [{ type: 'Tick', data: {} }])).toMatchObject({ firstPosition: 39 })
+    await copy.close()
+    await dropSchema(server!, schema)
+  })
+
   it('appends to a non-empty server per stream, and a second import of the same file changes nothing', async () => {
     const schema = `imp${process.pid}_2`
     const copy = await replica(schema)

@@ -162,6 +162,47 @@ describe.skipIf(!pgBinaries)('a working copy of a PostgreSQL log', () => {
       }
     })
 
+    it('keeps a stream row until its events are copied (a tombstone seen first refuses nothing)', () =>
+      withTwoCopies(async (a, b) => {
+        await a.appendToStream('x-1', [{ type: 'A', data: {} }, { type: 'B', data: {} }])
+        await a.deleteStream('x-1', { mode: 'tombstone' })
+        // The rows first, before the events have arrived: the tombstone waits for them.
+        await (b as unknown as { syncStreamRows(): Promise<void> }).syncStreamRows()
+        await b.sync()
+        expect(b.head()).toBe(2)
+        expect(await b.streamInfo('x-1')).toMatchObject({ state: 'tombstoned', version: 2 })
+        await b.appendToStream('y-1', [{ type: 'C', data: {} }])
+        expect(b.head()).toBe(3)
+      }))
+
+    it('runs an append hook once over the whole append, however many events it holds', () =>
+      withTwoCopies(async (a) => {
+        const calls: Array<[number, number]> = []
+        const events = Array.from({ length: 2500 }, (_, i) => ({ type: 'Tick', data: { i } }))
+        await a.appendToStream('big-1', events, { inTransaction: (r) => void calls.push([r.firstPosition!, r.lastPosition!]) })
+        expect(calls).toEqual([[1, 2500]])
+        expect(a.head()).toBe(2500)
+      }))
+
+    it('takes its first copy from one snapshot while others append', async () => {
+      const schema = newSchema()
+      const direct = await openTestStore(server!, { schema })
+      for (let i = 0; i < 40; i++) await direct.appendToStream(`s-${i % 7}`, Array.from({ length: 50 }, (_, k) => ({ type: 'E', data: { i, k } })))
+      let appending = true
+      const writer = (async () => {
+        for (let i = 0; appending; i++) await direct.appendToStream(`w-${i % 3}`, [{ type: 'W', data: { i } }])
+      })()
+      const copy = await openReplica(schema)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      appending = false
+      await writer
+      await until(async () => copy.head() === (await direct.headPosition()), 'the copy to catch up')
+      expect(await sqliteSide(copy).events(0, 10_000)).toEqual(await postgresSide(direct).events(0, 10_000))
+      await copy.close()
+      await direct.close()
+      await dropSchema(server!, schema)
+    })
+
     it('takes a whole copy of an existing log, and refuses a working copy of another log', async () => {
       const schema = newSchema()
       const direct = await openTestStore(server!, { schema })

@@ -55,6 +55,11 @@ export class ReplicaEventStore extends SqliteEventStore {
   private syncError: string | null = null
   private readonly stateListeners = new Set<(state: ReplicationState) => void>()
   private following = false
+  private closing = false
+  /** The head check in flight, if any (close waits for it). */
+  private checking: Promise<void> | null = null
+  /** Stream rows the last row sync left for later (their events were not all copied yet). */
+  private streamsBehind = false
   private readonly clock: () => number
 
   private constructor(
@@ -80,7 +85,7 @@ export class ReplicaEventStore extends SqliteEventStore {
       store.remoteSide = postgresSide(server)
       const localHead = store.head()
       if (localHead === 0) {
-        if ((await server.headPosition()) > 0) await copyLog(store.remoteSide, sqliteSide(store))
+        await store.takeWholeCopy()
       } else {
         // The copy must be a copy of this server's log: its newest event is there, at the same position.
         const [mine] = await sqliteSide(store).events(localHead - 1, 1)
@@ -101,6 +106,26 @@ export class ReplicaEventStore extends SqliteEventStore {
     return store
   }
 
+  /**
+   * An empty copy takes the server's whole log at once: every event as stored (those that metadata or a scavenge
+   * hide or left gaps around included), every stream row and the head, read in one snapshot of the server (others
+   * may append meanwhile) and written in one transaction, then verified.
+   */
+  private async takeWholeCopy(): Promise<void> {
+    const client = await this.remote.pool.connect()
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+      const snapshot = postgresSide(this.remote, client)
+      if ((await snapshot.head()) > 0) await copyLog(snapshot, sqliteSide(this))
+      await client.query('COMMIT')
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw error
+    } finally {
+      client.release()
+    }
+  }
+
   /** Where the log lives, without the password. */
   get location(): string {
     return this.remote.location
@@ -113,7 +138,7 @@ export class ReplicaEventStore extends SqliteEventStore {
   }
 
   private setSyncError(error: string | null): void {
-    if (error === this.syncError) return
+    if (error === this.syncError || this.closing) return
     this.syncError = error
     const state = this.replication()
     for (const listener of this.stateListeners) listener(state)
@@ -125,7 +150,10 @@ export class ReplicaEventStore extends SqliteEventStore {
 
   /** One write or copy at a time: the copy's head is what the next one builds on. */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lane.then(fn)
+    const run = this.lane.then(() => {
+      if (this.closing) throw new RpcError('Internal', `The working copy of ${this.remote.location} is closed`)
+      return fn()
+    })
     this.lane = run.catch(() => {})
     return run
   }
@@ -144,27 +172,26 @@ export class ReplicaEventStore extends SqliteEventStore {
       // Appends arriving together are copied together.
       timer = setTimeout(() => {
         timer = null
-        void this.sync({ streams: Date.now() - this.lastStreamSync > STREAM_SYNC_EVERY_MS }).catch(() => {})
+        if (!this.closing) void this.sync({ streams: Date.now() - this.lastStreamSync > STREAM_SYNC_EVERY_MS }).catch(() => {})
       }, 5)
     }
     const stop = this.remote.onAppended((notice) => {
       if (notice.lastPosition > this.serverHead) this.serverHead = notice.lastPosition
       if (notice.lastPosition > this.head()) syncSoon()
     })
-    let checking = false
     const check = setInterval(() => {
-      if (checking) return
-      checking = true
-      this.remote
+      if (this.checking || this.closing) return
+      this.checking = this.remote
         .headPosition()
         .then((head) => {
+          if (this.closing) return
           if (head > this.serverHead) this.serverHead = head
           if (head > this.head() || this.syncError) syncSoon()
         })
         .catch((error: unknown) => {
-          this.setSyncError(`The server cannot be reached: ${(error as Error).message}`)
+          if (!this.closing) this.setSyncError(`The server cannot be reached: ${(error as Error).message}`)
         })
-        .finally(() => (checking = false))
+        .finally(() => (this.checking = null))
     }, checkEveryMs)
     check.unref()
     this.stopFollowing = () => {
@@ -201,7 +228,7 @@ export class ReplicaEventStore extends SqliteEventStore {
     return this.exclusive(async () => {
       try {
         const copied = await this.copyUpTo(Number.MAX_SAFE_INTEGER)
-        if (options.streams) await this.syncStreamRows()
+        if (options.streams || this.streamsBehind) await this.syncStreamRows()
         this.lastSyncAt = Date.now()
         this.setSyncError(null)
         return copied
@@ -213,8 +240,26 @@ export class ReplicaEventStore extends SqliteEventStore {
     })
   }
 
-  /** Copies the server's events after the copy's head, up to `last`, in order, each original append as one append. */
+  /**
+   * Copies the server's events after the copy's head, up to `last`, in order, each original append as one append.
+   * With `hooksFor`, the events before `first` are copied plainly and the events from `first` to `last` (an append
+   * this copy made on the server) as one run with the caller's hooks.
+   */
   private async copyUpTo(last: number, hooksFor?: { first: number; hooks: AppendHooks }): Promise<number> {
+    if (hooksFor) {
+      let copied = await this.copyUpTo(hooksFor.first - 1)
+      if (this.head() >= hooksFor.first) {
+        throw new RpcError('Conflict', `The working copy took the events at ${hooksFor.first}…${last} without their append's hooks; the append is stored, and a retry is recognised as a repeat`)
+      }
+      const run = await this.remoteSide.events(hooksFor.first - 1, last - hooksFor.first + 1)
+      if (run.length !== last - hooksFor.first + 1 || run[0].position !== hooksFor.first || run.some((e) => e.streamId !== run[0].streamId)) {
+        throw new RpcError('Conflict', `The server does not hold the append at ${hooksFor.first}…${last} as one run of one stream; the working copy takes it on its next sync`)
+      }
+      this.storeRun(run, hooksFor.hooks)
+      copied += run.length
+      if (last > this.serverHead) this.serverHead = last
+      return copied
+    }
     let copied = 0
     for (;;) {
       const head = this.head()
@@ -226,25 +271,17 @@ export class ReplicaEventStore extends SqliteEventStore {
       while (i < page.length) {
         // One run: consecutive events of one stream recorded at the same time (an append on the server).
         let j = i + 1
-        while (j < page.length && page[j].streamId === page[i].streamId && page[j].recordedAt === page[i].recordedAt && page[j].version === page[j - 1].version + 1) j++
-        const run = page.slice(i, j)
-        const hooks = hooksFor && run[0].position === hooksFor.first ? hooksFor.hooks : undefined
-        this.storeRun(run, hooks)
-        copied += run.length
+        while (j < page.length && page[j].streamId === page[i].streamId && page[j].recordedAt === page[i].recordedAt && page[j].position === page[j - 1].position + 1 && page[j].version === page[j - 1].version + 1) j++
+        this.storeRun(page.slice(i, j), undefined)
+        copied += j - i
         i = j
       }
     }
   }
 
-  /** Stores events exactly as the server has them; positions must follow on (the copy has no gaps). */
+  /** Stores events exactly as the server has them: positions (after a gap where the server left one), versions, ids, times. */
   private storeRun(run: StoredEvent[], hooks: AppendHooks | undefined): void {
     const first = run[0]
-    if (first.position !== this.head() + 1) {
-      throw new RpcError(
-        'Conflict',
-        `The working copy of ${this.remote.location} is at position ${this.head()} but the server's next event is at ${first.position} (a scavenge on the server removed events the copy had not taken yet). Delete events.db in the workspace folder to take a fresh copy.`
-      )
-    }
     const events: NewEvent[] = run.map((e) => ({
       type: e.type,
       data: JSON.parse(e.data) as Record<string, unknown>,
@@ -252,33 +289,52 @@ export class ReplicaEventStore extends SqliteEventStore {
       id: e.id,
       schemaVersion: e.schemaVersion
     }))
-    const result = this.appendSync(first.streamId, events, first.version - 1, { recordedAt: first.recordedAt, ...(hooks?.inTransaction ? { inTransaction: hooks.inTransaction } : {}) })
+    const result = this.appendSync(first.streamId, events, first.version - 1, {
+      recordedAt: first.recordedAt,
+      firstPosition: first.position,
+      ...(hooks?.inTransaction ? { inTransaction: hooks.inTransaction } : {})
+    })
     if (result.duplicate || result.firstPosition !== first.position) {
-      throw new RpcError('Conflict', `The working copy of ${this.remote.location} diverged from the server at position ${first.position} (stream ${first.streamId}). Delete events.db in the workspace folder to take a fresh copy.`)
+      throw new RpcError('Conflict', `The working copy of ${this.remote.location} diverged from the server at position ${first.position} (stream ${first.streamId}). Move events.db out of the workspace folder to take a fresh copy.`)
     }
   }
 
-  /** Others' stream metadata, soft deletes and tombstones, as the server has them. */
+  /**
+   * Others' stream metadata, soft deletes and tombstones, as the server has them. A stream whose events the copy
+   * does not all have yet keeps its row until they are copied (a tombstone before its last events would refuse them).
+   */
   private async syncStreamRows(): Promise<void> {
     this.lastStreamSync = Date.now()
     const server = await this.remoteSide.streams()
     this.settleStreams()
     const local = new Map(
-      (this.db.prepare('SELECT stream_id, state, deleted_before, metadata, restricted FROM streams').all() as Array<{ stream_id: string; state: number; deleted_before: number; metadata: string; restricted: number }>).map(
-        (r) => [r.stream_id, r]
-      )
+      (
+        this.db.prepare('SELECT stream_id, version, state, deleted_before, metadata, restricted FROM streams').all() as Array<{
+          stream_id: string
+          version: number
+          state: number
+          deleted_before: number
+          metadata: string
+          restricted: number
+        }>
+      ).map((r) => [r.stream_id, r])
     )
     const update = this.db.prepare('UPDATE streams SET state = ?, deleted_before = ?, metadata = ?, restricted = ? WHERE stream_id = ?')
     const create = this.db.prepare(
       'INSERT INTO streams (stream_id, category, version, event_count, first_position, last_position, created_at, updated_at, state, deleted_before, metadata, restricted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
     )
+    let behind = false
     this.writeTransaction(() => {
       for (const s of server) {
         const mine = local.get(s.streamId)
         const metadata = JSON.stringify(JSON.parse(s.metadata))
+        if (s.version > (mine?.version ?? 0)) {
+          behind = true
+          continue
+        }
         if (!mine) {
           // A stream with metadata or a tombstone and no events yet.
-          if (s.version === 0) create.run(s.streamId, s.category, 0, 0, null, null, s.createdAt, s.updatedAt, s.state, s.deletedBefore, metadata, s.restricted ? 1 : 0)
+          create.run(s.streamId, s.category, 0, 0, null, null, s.createdAt, s.updatedAt, s.state, s.deletedBefore, metadata, s.restricted ? 1 : 0)
           continue
         }
         if (mine.state !== s.state || mine.deleted_before !== s.deletedBefore || JSON.stringify(JSON.parse(mine.metadata)) !== metadata || mine.restricted !== (s.restricted ? 1 : 0)) {
@@ -286,6 +342,9 @@ export class ReplicaEventStore extends SqliteEventStore {
         }
       }
     })
+    // Rows left for later: the next sync looks again.
+    if (behind) this.lastStreamSync = 0
+    this.streamsBehind = behind
   }
 
   // ---------------------------------------------------------------- writes go to the server first
@@ -354,9 +413,13 @@ export class ReplicaEventStore extends SqliteEventStore {
     })
   }
 
+  /** Waits for the write or copy in progress and the head check in flight; what is asked after this is refused. */
   override async close(): Promise<void> {
+    if (this.closing) return
+    this.closing = true
     this.stopFollowing?.()
     await this.lane.catch(() => {})
+    await this.checking
     await super.close()
     await this.remote.close()
   }

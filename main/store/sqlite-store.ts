@@ -64,6 +64,11 @@ export interface AppendHooks {
   recordedAt?: number
   /** Runs inside the append's transaction after the events are stored (not for a repeated append); throwing rolls it back. */
   inTransaction?: (result: AppendResult, recordedAt: number) => void
+  /**
+   * The position of the first event (default: after the head). A working copy stores its server's positions, which
+   * may leave a gap where the server scavenged or imported one; never at or below the head.
+   */
+  firstPosition?: number
 }
 
 export interface EventRow {
@@ -420,7 +425,8 @@ export class SqliteEventStore implements EventStore {
       )
     }
     const count = prepared.length
-    const firstPosition = (head ?? 0) + 1
+    const firstPosition = hooks?.firstPosition ?? (head ?? 0) + 1
+    if (firstPosition <= (head ?? 0)) throw new RpcError('Conflict', `Append to ${streamId} at position ${firstPosition}: the log is already at ${head}`, { streamId })
     const lastPosition = firstPosition + count - 1
     const ids = this.idsFor(streamId, prepared, now, firstPosition, head ?? 0, givenThisMs === 1)
     const insert = this.q.insertEventAt
