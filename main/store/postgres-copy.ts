@@ -46,7 +46,8 @@ export interface LogSide {
   head(): Promise<number>
   /** Stored events after a position, in position order. */
   events(after: number, limit: number): Promise<StoredEvent[]>
-  streams(): Promise<StoredStream[]>
+  /** Every stream row, or the one of `only`. */
+  streams(only?: string): Promise<StoredStream[]>
   /** Writes a whole log into this (empty) store in one transaction. */
   restore(streams: StoredStream[], events: (sink: (page: StoredEvent[]) => Promise<void>) => Promise<void>, head: number): Promise<void>
 }
@@ -73,10 +74,10 @@ export function sqliteSide(store: SqliteEventStore): LogSide {
         metadata: r.metadata,
         recordedAt: r.recorded_at
       })),
-    streams: async () => {
+    streams: async (only) => {
       // Stream rows may trail the log between settles: bring them up to date before reading them as they are.
       store.settleStreams()
-      return (
+      const rows = (
         db
           .prepare(
             'SELECT stream_id, category, version, event_count, first_position, last_position, created_at, updated_at, state, deleted_before, metadata, restricted FROM streams ORDER BY stream_id'
@@ -96,6 +97,7 @@ export function sqliteSide(store: SqliteEventStore): LogSide {
         metadata: r.metadata as string,
         restricted: r.restricted === 1
       }))
+      return only === undefined ? rows : rows.filter((r) => r.streamId === only)
     },
     restore: async (streams, events, head) => {
       const insertEvent = db.prepare('INSERT INTO events (position, stream_id, version, type, schema_version, id, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
@@ -150,12 +152,13 @@ export function postgresSide(store: PostgresEventStore, reader: Pick<pg.PoolClie
           [after, limit]
         )
       ).rows,
-    streams: async () =>
+    streams: async (only) =>
       (
         await pool.query<StoredStream>(
           `SELECT stream_id AS "streamId", category, version, event_count AS "eventCount", first_position AS "firstPosition",
                   last_position AS "lastPosition", created_at AS "createdAt", updated_at AS "updatedAt", state, deleted_before AS "deletedBefore",
-                  metadata::text AS metadata, restricted FROM streams ORDER BY stream_id`
+                  metadata::text AS metadata, restricted FROM streams ${only === undefined ? '' : 'WHERE stream_id = $1'} ORDER BY stream_id`,
+          only === undefined ? [] : [only]
         )
       ).rows,
     restore: async (streams, events, head) => {

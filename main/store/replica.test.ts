@@ -175,6 +175,20 @@ describe.skipIf(!pgBinaries)('a working copy of a PostgreSQL log', () => {
         expect(b.head()).toBe(3)
       }))
 
+    it("takes the server's row after a delete, with what others appended first", () =>
+      withTwoCopies(async (a, b) => {
+        await a.appendToStream('z-1', [{ type: 'A', data: {} }])
+        await b.sync()
+        // a appends again; b deletes without having copied it: the server deletes both, and so does b's copy.
+        await a.appendToStream('z-1', [{ type: 'B', data: {} }])
+        const info = await b.deleteStream('z-1')
+        expect(info).toMatchObject({ state: 'deleted', version: 2 })
+        expect((await b.readStream('z-1')).events).toEqual([])
+        // A stream someone created with metadata only, soft-deleted by another copy.
+        await a.setStreamMetadata('meta-1', { maxCount: 3 })
+        await expect(b.deleteStream('meta-1')).resolves.toMatchObject({ streamId: 'meta-1' })
+      }))
+
     it('runs an append hook once over the whole append, however many events it holds', () =>
       withTwoCopies(async (a) => {
         const calls: Array<[number, number]> = []

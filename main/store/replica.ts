@@ -303,9 +303,9 @@ export class ReplicaEventStore extends SqliteEventStore {
    * Others' stream metadata, soft deletes and tombstones, as the server has them. A stream whose events the copy
    * does not all have yet keeps its row until they are copied (a tombstone before its last events would refuse them).
    */
-  private async syncStreamRows(): Promise<void> {
-    this.lastStreamSync = Date.now()
-    const server = await this.remoteSide.streams()
+  private async syncStreamRows(only?: string): Promise<void> {
+    if (only === undefined) this.lastStreamSync = Date.now()
+    const server = await this.remoteSide.streams(only)
     this.settleStreams()
     const local = new Map(
       (
@@ -343,8 +343,8 @@ export class ReplicaEventStore extends SqliteEventStore {
       }
     })
     // Rows left for later: the next sync looks again.
-    if (behind) this.lastStreamSync = 0
-    this.streamsBehind = behind
+    if (behind) this.streamsBehind = true
+    else if (only === undefined) this.streamsBehind = false
   }
 
   // ---------------------------------------------------------------- writes go to the server first
@@ -387,26 +387,35 @@ export class ReplicaEventStore extends SqliteEventStore {
     })
   }
 
+  /** Sets the metadata on the server; the copy takes the server's row (with what others appended first). */
   override async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<StreamInfo> {
     return this.write(`set the metadata of ${streamId}`, async () => {
       await this.remote.setStreamMetadata(streamId, metadata)
-      await this.copyUpTo(Number.MAX_SAFE_INTEGER)
-      return super.setStreamMetadata(streamId, metadata)
+      return this.takeStreamRow(streamId)
     })
   }
 
+  /** Deletes on the server (its expected version checked there); the copy takes the server's row. */
   override async deleteStream(streamId: string, options: { expectedVersion?: ExpectedVersion; mode?: 'soft' | 'tombstone' } = {}): Promise<StreamInfo> {
     return this.write(`delete ${streamId}`, async () => {
-      await this.copyUpTo(Number.MAX_SAFE_INTEGER)
       await this.remote.deleteStream(streamId, options)
-      return super.deleteStream(streamId, { mode: options.mode })
+      return this.takeStreamRow(streamId)
     })
+  }
+
+  private async takeStreamRow(streamId: string): Promise<StreamInfo> {
+    await this.copyUpTo(Number.MAX_SAFE_INTEGER)
+    await this.syncStreamRows(streamId)
+    const info = await super.streamInfo(streamId)
+    if (!info) throw new RpcError('Conflict', `The working copy has no row for ${streamId} yet; it takes it on its next sync`, { streamId })
+    return info
   }
 
   /** Scavenges the server, then the copy (the same metadata hides the same events in both). */
   override async scavenge(options: ProgressOptions = {}): Promise<ScavengeReport> {
     return this.write('scavenge', async () => {
       await this.copyUpTo(Number.MAX_SAFE_INTEGER)
+      await this.syncStreamRows()
       const report = await this.remote.scavenge(options)
       super.scavengeSync()
       return report
