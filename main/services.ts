@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { categoryOf } from '../shared/model/events'
@@ -102,12 +102,21 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
     }
     const existed = existsSync(dir)
     if (!request.create && !existed) throw new RpcError('NotFound', `No folder ${dir}`, { field: 'path' })
+    const configFile = join(dir, CONFIG_FILE)
+    const configBefore = existed && existsSync(configFile) ? readFileSync(configFile, 'utf8') : null
     if (request.postgres) pointAtPostgres(dir, request.postgres)
     try {
       return await Workspace.open(dir, { ...storeOptions, createdHere: request.create && !existed })
     } catch (error) {
-      // A new folder for a server that could not be opened is not left behind.
+      // A folder pointed at a server that could not be opened is left as it was (a new one not at all), so the same
+      // request can be made again with the password.
       if (!existed) rmSync(dir, { recursive: true, force: true })
+      else if (request.postgres) {
+        if (configBefore !== null) writeFileSync(configFile, configBefore)
+        else rmSync(configFile, { force: true })
+        // A working copy begun before the failure (pointAtPostgres refuses a folder with an events.db of its own).
+        for (const suffix of ['', '-wal', '-shm']) rmSync(join(dir, `events.db${suffix}`), { force: true })
+      }
       throw error
     }
   }
@@ -165,10 +174,16 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
     try {
       return await openFolder(resolve(options.workspaceDir), { create: true })
     } catch (error) {
-      // A workspace whose PostgreSQL server wants a password or is away: the workbench starts on the demo, and the
-      // Workspace panel opens it again (asking for the password).
-      const code = (error as RpcError).code
-      if (code !== 'CredentialsNeeded' && code !== 'Unavailable') throw error
+      // A workspace whose log is on a PostgreSQL server that cannot be opened now (a password, the network, a working
+      // copy that needs a fresh start): the workbench starts on the demo, and the Workspace panel opens it again.
+      const onServer = (() => {
+        try {
+          return readConfig(resolve(options.workspaceDir!)).store?.kind === 'postgres'
+        } catch {
+          return false
+        }
+      })()
+      if (!onServer) throw error
       console.warn(`${(error as Error).message}; opening the demo shop instead`)
       return openFolder(null, { create: true })
     }

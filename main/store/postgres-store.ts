@@ -228,6 +228,9 @@ export class PostgresEventStore implements EventStore {
       options: `-c search_path=${this.schema}`,
       application_name: 'event-workbench',
       types,
+      // A server or network that stops answering is an error after a while, not a wait for ever.
+      connectionTimeoutMillis: 15_000,
+      keepAlive: true,
       // The store's own sockets: a connection refused during authentication is left open by pg, and would keep the
       // process alive; open() closes them when it fails.
       stream: () => {

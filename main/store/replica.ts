@@ -40,7 +40,7 @@ const PAGE = 2000
 /** Errors of a connection that could not be made or was lost (not of a statement the server refused). */
 export function unreachable(error: unknown): boolean {
   const code = (error as { code?: string }).code ?? ''
-  return ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006'].includes(code) || /Connection terminated/i.test((error as Error).message ?? '')
+  return ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006'].includes(code) || /Connection terminated/i.test((error as Error).message ?? '')
 }
 /** Metadata and deletes made by others are looked for at most this often (ms). */
 const STREAM_SYNC_EVERY_MS = 5000
@@ -207,6 +207,11 @@ export class ReplicaEventStore extends SqliteEventStore {
       try {
         return await write()
       } catch (error) {
+        if ((error as { code?: string }).code === '28P01') {
+          throw new RpcError('CredentialsNeeded', `Could not ${what}: ${this.remote.location} refused the password (changed on the server?); open the workspace again to give the new one`, {
+            location: this.remote.location
+          })
+        }
         if (unreachable(error)) {
           this.setSyncError(`The server cannot be reached: ${(error as Error).message}`)
           // Refused before connecting, nothing reached the server; a connection lost on the way leaves it unknown (a

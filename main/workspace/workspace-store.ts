@@ -53,7 +53,7 @@ function connectionError(error: unknown, location: string, hadPassword: boolean,
       { location }
     )
   }
-  if (['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', '3D000', '57P03'].includes(e.code ?? '')) {
+  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', '3D000', '57P03'].includes(e.code ?? '')) {
     return new RpcError('Unavailable', `The PostgreSQL store at ${location} cannot be reached: ${message}`, { location })
   }
   return error

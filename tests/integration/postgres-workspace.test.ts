@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -73,6 +73,14 @@ describe.skipIf(!pgBinaries)('a workspace whose log lives in PostgreSQL', { time
       message: expect.stringContaining('password')
     })
     await expect(a.rpc.workspace.open({ path: dir, create: true, postgres, password: 'wrong' })).rejects.toMatchObject({ code: 'CredentialsNeeded', message: expect.stringContaining('refused') })
+
+    // An existing folder pointed at the server: asked for the password, left as it was, and the same request with
+    // the password then works.
+    const existing = join(home, 'existing')
+    mkdirSync(existing)
+    await expect(a.rpc.workspace.open({ path: existing, create: false, postgres: { url: server!.url, schema: 'other' } })).rejects.toMatchObject({ code: 'CredentialsNeeded' })
+    expect(existsSync(join(existing, 'workbench.json'))).toBe(false)
+    expect((await a.rpc.workspace.open({ path: existing, create: false, postgres: { url: server!.url, schema: 'other' }, password: server!.password })).store).toMatchObject({ kind: 'postgres', schema: 'other' })
 
     const state = await a.rpc.workspace.open({ path: dir, create: true, postgres, password: server!.password })
     expect(state.store).toMatchObject({ kind: 'postgres', schema: 'team', serverHead: 0, localHead: 0 })
@@ -150,6 +158,23 @@ describe.skipIf(!pgBinaries)('a workspace whose log lives in PostgreSQL', { time
 
     // A stale expected version is decided by the server.
     await expect(a.rpc.store.append({ streamId: 'order-o-1', events: [{ type: 'Note', data: {} }], expectedVersion: 'no-stream' })).rejects.toMatchObject({ code: 'WrongExpectedVersion' })
+  })
+
+  it('starts on the demo when the workspace it was to open is on a server it cannot open now', async () => {
+    const saved = process.env.ESW_HOME
+    process.env.ESW_HOME = join(home, 'c-home')
+    try {
+      const wb = await openWorkbench({ host: 'test', workspaceDir: join(home, 'team-a'), trust: new TrustRegistry(join(home, 'c-trust')), credentials: new MemoryCredentials({}), seedDemo: false })
+      try {
+        expect(wb.workspace().dir).toBe(join(home, 'c-home', 'workspaces', 'demo'))
+        expect(wb.workspace().store).not.toBeInstanceOf(ReplicaEventStore)
+      } finally {
+        await wb.close()
+      }
+    } finally {
+      if (saved === undefined) delete process.env.ESW_HOME
+      else process.env.ESW_HOME = saved
+    }
   })
 
   it("lets a teammate's workbench open the same store and see the same log and read models", async () => {
