@@ -231,6 +231,8 @@ export class PostgresEventStore implements EventStore {
       // A server or network that stops answering is an error after a while, not a wait for ever.
       connectionTimeoutMillis: 15_000,
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      query_timeout: 300_000,
       // The store's own sockets: a connection refused during authentication is left open by pg, and would keep the
       // process alive; open() closes them when it fails.
       stream: () => {

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { describeEventStoreConformance } from './store.conformance'
 import { dropSchema, openTestStore, pgBinaries, startPgTestServer, stopPgTestServer, type PgTestServer } from './postgres-test-server'
@@ -18,7 +19,7 @@ const tempFile = () => {
 }
 
 const openReplica = (schema: string, options: { now?: () => number; file?: string } = {}) =>
-  ReplicaEventStore.open(options.file ?? tempFile(), { url: server!.url, password: server!.password, schema, pollIntervalMs: 50, ...(options.now ? { now: options.now } : {}) }, { now: options.now, pollIntervalMs: 20, checkEveryMs: 100 })
+  ReplicaEventStore.open(options.file ?? tempFile(), { url: server!.url, password: server!.password, schema, pollIntervalMs: 50, ...(options.now ? { now: options.now } : {}) }, { now: options.now, pollIntervalMs: 20, checkEveryMs: 100, busyTimeoutMs: 50 })
 
 const newSchema = () => `r${process.pid}_${++schemas}`
 
@@ -188,6 +189,37 @@ describe.skipIf(!pgBinaries)('a working copy of a PostgreSQL log', () => {
         await a.setStreamMetadata('meta-1', { maxCount: 3 })
         await expect(b.deleteStream('meta-1')).resolves.toMatchObject({ streamId: 'meta-1' })
       }))
+
+    // The copy's connection waits 50 ms at a time, as the app's does, so the lock holder here (same thread) gets to run.
+    it('waits for another connection that holds the write lock on the copy (a job thread), then copies', () =>
+      withTwoCopies(async (a, b) => {
+        const job = new Database(b.db.name)
+        job.exec('BEGIN IMMEDIATE')
+        await a.appendToStream('q-1', [{ type: 'A', data: {} }])
+        const syncing = b.sync()
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        expect(b.head()).toBe(0)
+        job.exec('COMMIT')
+        job.close()
+        await syncing
+        expect(b.head()).toBe(1)
+      }))
+
+    it('says plainly when the server scavenged events of a stream the copy had not taken', async () => {
+      const schema = newSchema()
+      const file = tempFile()
+      const first = await openReplica(schema, { file })
+      await first.appendToStream('keep-1', [{ type: 'A', data: {} }])
+      await first.close()
+      const direct = await openTestStore(server!, { schema })
+      await direct.setStreamMetadata('x-1', { maxCount: 2 })
+      await direct.appendToStream('x-1', [1, 2, 3, 4, 5].map((n) => ({ type: 'Tick', data: { n } })))
+      await direct.appendToStream('keep-1', [{ type: 'B', data: {} }])
+      expect((await direct.scavenge()).removedEvents).toBe(3)
+      await expect(openReplica(schema, { file })).rejects.toThrow(/lacks versions 1–3 of x-1: a scavenge on the server removed events the copy had not taken/)
+      await direct.close()
+      await dropSchema(server!, schema)
+    })
 
     it('runs an append hook once over the whole append, however many events it holds', () =>
       withTwoCopies(async (a) => {

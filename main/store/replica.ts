@@ -37,6 +37,21 @@ export interface ReplicaOptions extends SqliteStoreOptions {
 
 const PAGE = 2000
 
+/**
+ * Runs a write on the copy, waiting while another connection (a job thread: a rebuild, a scavenge) holds the
+ * SQLite write lock; the app's connection has a short busy timeout so the main thread never blocks on it.
+ */
+async function whenNotBusy<T>(write: () => T): Promise<T> {
+  for (;;) {
+    try {
+      return write()
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  }
+}
+
 /** Errors of a connection that could not be made or was lost (not of a statement the server refused). */
 export function unreachable(error: unknown): boolean {
   const code = (error as { code?: string }).code ?? ''
@@ -56,6 +71,7 @@ export class ReplicaEventStore extends SqliteEventStore {
   private readonly stateListeners = new Set<(state: ReplicationState) => void>()
   private following = false
   private closing = false
+  private closingDone: Promise<void> | null = null
   /** The head check in flight, if any (close waits for it). */
   private checking: Promise<void> | null = null
   /** Stream rows the last row sync left for later (their events were not all copied yet). */
@@ -88,9 +104,14 @@ export class ReplicaEventStore extends SqliteEventStore {
         await store.takeWholeCopy()
       } else {
         // The copy must be a copy of this server's log: its newest event is there, at the same position.
-        const [mine] = await sqliteSide(store).events(localHead - 1, 1)
-        const [theirs] = await store.remoteSide.events(localHead - 1, 1)
-        if (!theirs || theirs.position !== localHead || (mine && mine.id !== theirs.id)) {
+        // The copy's newest events are compared with the server's at the same positions (a scavenge on the server
+        // may have removed some of them since: those are not compared, and neither is a log the server has not).
+        const mine = await sqliteSide(store).events(Math.max(0, localHead - 100), 100)
+        const theirs = new Map((await store.remoteSide.events(Math.max(0, localHead - 100), 100)).map((e) => [e.position, e.id]))
+        const serverHead = await store.remoteSide.head()
+        const differs = mine.some((e) => theirs.has(e.position) && theirs.get(e.position) !== e.id)
+        const noneShared = !mine.some((e) => theirs.has(e.position))
+        if (serverHead < localHead || differs || (noneShared && theirs.size > 0)) {
           throw new RpcError(
             'Conflict',
             `The working copy in ${file} holds ${localHead} events that are not the log of ${server.location}. Move events.db away to take a fresh copy of the server's log.`
@@ -189,7 +210,9 @@ export class ReplicaEventStore extends SqliteEventStore {
           if (head > this.head() || this.syncError) syncSoon()
         })
         .catch((error: unknown) => {
-          if (!this.closing) this.setSyncError(`The server cannot be reached: ${(error as Error).message}`)
+          if (this.closing) return
+          if ((error as { code?: string }).code === '28P01') this.setSyncError(`${this.remote.location} refused the password (changed on the server?): open the workspace again to give the new one`)
+          else this.setSyncError(`The server cannot be reached: ${(error as Error).message}`)
         })
         .finally(() => (this.checking = null))
     }, checkEveryMs)
@@ -260,7 +283,7 @@ export class ReplicaEventStore extends SqliteEventStore {
       if (run.length !== last - hooksFor.first + 1 || run[0].position !== hooksFor.first || run.some((e) => e.streamId !== run[0].streamId)) {
         throw new RpcError('Conflict', `The server does not hold the append at ${hooksFor.first}…${last} as one run of one stream; the working copy takes it on its next sync`)
       }
-      this.storeRun(run, hooksFor.hooks)
+      await whenNotBusy(() => this.storeRun(run, hooksFor.hooks))
       copied += run.length
       if (last > this.serverHead) this.serverHead = last
       return copied
@@ -269,7 +292,8 @@ export class ReplicaEventStore extends SqliteEventStore {
     for (;;) {
       const head = this.head()
       if (head >= last) return copied
-      const page = await this.remoteSide.events(head, Math.min(PAGE, last - head))
+      // Positions may have gaps: a page asked for by distance can reach past `last`.
+      const page = (await this.remoteSide.events(head, Math.min(PAGE, Math.max(1, last - head)))).filter((e) => e.position <= last)
       if (page.length === 0) return copied
       if (page[page.length - 1].position > this.serverHead) this.serverHead = page[page.length - 1].position
       let i = 0
@@ -277,7 +301,7 @@ export class ReplicaEventStore extends SqliteEventStore {
         // One run: consecutive events of one stream recorded at the same time (an append on the server).
         let j = i + 1
         while (j < page.length && page[j].streamId === page[i].streamId && page[j].recordedAt === page[i].recordedAt && page[j].position === page[j - 1].position + 1 && page[j].version === page[j - 1].version + 1) j++
-        this.storeRun(page.slice(i, j), undefined)
+        await whenNotBusy(() => this.storeRun(page.slice(i, j), undefined))
         copied += j - i
         i = j
       }
@@ -287,6 +311,13 @@ export class ReplicaEventStore extends SqliteEventStore {
   /** Stores events exactly as the server has them: positions (after a gap where the server left one), versions, ids, times. */
   private storeRun(run: StoredEvent[], hooks: AppendHooks | undefined): void {
     const first = run[0]
+    if (this.streamVersion(first.streamId) < first.version - 1) {
+      throw new RpcError(
+        'Conflict',
+        `The working copy of ${this.remote.location} lacks versions ${this.streamVersion(first.streamId) + 1}–${first.version - 1} of ${first.streamId}: a scavenge on the server removed events the copy had not taken. Move events.db out of the workspace folder to take a fresh copy.`,
+        { streamId: first.streamId }
+      )
+    }
     const events: NewEvent[] = run.map((e) => ({
       type: e.type,
       data: JSON.parse(e.data) as Record<string, unknown>,
@@ -311,7 +342,7 @@ export class ReplicaEventStore extends SqliteEventStore {
   private async syncStreamRows(only?: string): Promise<void> {
     if (only === undefined) this.lastStreamSync = Date.now()
     const server = await this.remoteSide.streams(only)
-    this.settleStreams()
+    await whenNotBusy(() => this.settleStreams())
     const local = new Map(
       (
         this.db.prepare('SELECT stream_id, version, state, deleted_before, metadata, restricted FROM streams').all() as Array<{
@@ -329,11 +360,11 @@ export class ReplicaEventStore extends SqliteEventStore {
       'INSERT INTO streams (stream_id, category, version, event_count, first_position, last_position, created_at, updated_at, state, deleted_before, metadata, restricted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
     )
     let behind = false
-    this.writeTransaction(() => {
+    await whenNotBusy(() => this.writeTransaction(() => {
       for (const s of server) {
         const mine = local.get(s.streamId)
         const metadata = JSON.stringify(JSON.parse(s.metadata))
-        if (s.version > (mine?.version ?? 0)) {
+        if ((s.lastPosition ?? 0) > this.head()) {
           behind = true
           continue
         }
@@ -346,7 +377,7 @@ export class ReplicaEventStore extends SqliteEventStore {
           update.run(s.state, s.deletedBefore, metadata, s.restricted ? 1 : 0, s.streamId)
         }
       }
-    })
+    }))
     // Rows left for later: the next sync looks again.
     if (behind) this.streamsBehind = true
     else if (only === undefined) this.streamsBehind = false
@@ -409,8 +440,12 @@ export class ReplicaEventStore extends SqliteEventStore {
   }
 
   private async takeStreamRow(streamId: string): Promise<StreamInfo> {
-    await this.copyUpTo(Number.MAX_SAFE_INTEGER)
-    await this.syncStreamRows(streamId)
+    // Someone may append between the copy and the row read: then the row waits, and the copy goes round again.
+    for (let round = 0; round < 3; round++) {
+      await this.copyUpTo(Number.MAX_SAFE_INTEGER)
+      await this.syncStreamRows(streamId)
+      if (!this.streamsBehind) break
+    }
     const info = await super.streamInfo(streamId)
     if (!info) throw new RpcError('Conflict', `The working copy has no row for ${streamId} yet; it takes it on its next sync`, { streamId })
     return info
@@ -428,13 +463,15 @@ export class ReplicaEventStore extends SqliteEventStore {
   }
 
   /** Waits for the write or copy in progress and the head check in flight; what is asked after this is refused. */
-  override async close(): Promise<void> {
-    if (this.closing) return
-    this.closing = true
-    this.stopFollowing?.()
-    await this.lane.catch(() => {})
-    await this.checking
-    await super.close()
-    await this.remote.close()
+  override close(): Promise<void> {
+    this.closingDone ??= (async () => {
+      this.closing = true
+      this.stopFollowing?.()
+      await this.lane.catch(() => {})
+      await this.checking
+      await super.close()
+      await this.remote.close()
+    })()
+    return this.closingDone
   }
 }
