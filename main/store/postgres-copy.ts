@@ -7,7 +7,7 @@
 import { RpcError } from '../../shared/rpc/errors'
 import { TYPE_COUNTS_BY_STREAM } from './schema'
 import type pg from 'pg'
-import type { PostgresEventStore } from './postgres-store'
+import { inPgTransaction, type PostgresEventStore } from './postgres-store'
 import type { SqliteEventStore } from './sqlite-store'
 import { bytesToUuid, uuidToBytes } from './uuid'
 
@@ -161,10 +161,8 @@ export function postgresSide(store: PostgresEventStore, reader: Pick<pg.PoolClie
           only === undefined ? [] : [only]
         )
       ).rows,
-    restore: async (streams, events, head) => {
-      const client = await store.pool.connect()
-      try {
-        await client.query('BEGIN')
+    restore: (streams, events, head) =>
+      inPgTransaction(store.pool, async (client) => {
         await client.query('SELECT esw_lock()')
         const { rows } = await client.query<{ head: number; streams: number }>(
           'SELECT (SELECT position FROM store_head WHERE id = 1) AS head, (SELECT count(*) FROM streams) AS streams'
@@ -178,36 +176,29 @@ export function postgresSide(store: PostgresEventStore, reader: Pick<pg.PoolClie
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::int[], $6::uuid[], $7::json[], $8::json[], $9::bigint[])`,
             [col('position'), col('streamId'), col('version'), col('type'), col('schemaVersion'), col('id'), col('data'), col('metadata'), col('recordedAt')]
           )
-        })
-        const col = <K extends keyof StoredStream>(k: K) => streams.map((s) => s[k])
-        await client.query(
-          `INSERT INTO streams (stream_id, category, version, event_count, first_position, last_position, created_at, updated_at, state, deleted_before, metadata, restricted)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::smallint[], $10::int[], $11::jsonb[], $12::boolean[])`,
-          [
-            col('streamId'),
-            col('category'),
-            col('version'),
-            col('eventCount'),
-            col('firstPosition'),
-            col('lastPosition'),
-            col('createdAt'),
-            col('updatedAt'),
-            col('state'),
-            col('deletedBefore'),
-            col('metadata'),
-            col('restricted')
-          ]
-        )
-        await client.query('INSERT INTO stream_types (stream_id, type, count) SELECT stream_id, type, count(*) FROM events GROUP BY stream_id, type')
-        await client.query('UPDATE store_head SET position = $1 WHERE id = 1', [head])
-        await client.query('COMMIT')
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {})
-        throw error
-      } finally {
-        client.release()
-      }
-    }
+      })
+      const col = <K extends keyof StoredStream>(k: K) => streams.map((s) => s[k])
+      await client.query(
+        `INSERT INTO streams (stream_id, category, version, event_count, first_position, last_position, created_at, updated_at, state, deleted_before, metadata, restricted)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::smallint[], $10::int[], $11::jsonb[], $12::boolean[])`,
+        [
+          col('streamId'),
+          col('category'),
+          col('version'),
+          col('eventCount'),
+          col('firstPosition'),
+          col('lastPosition'),
+          col('createdAt'),
+          col('updatedAt'),
+          col('state'),
+          col('deletedBefore'),
+          col('metadata'),
+          col('restricted')
+        ]
+      )
+      await client.query('INSERT INTO stream_types (stream_id, type, count) SELECT stream_id, type, count(*) FROM events GROUP BY stream_id, type')
+      await client.query('UPDATE store_head SET position = $1 WHERE id = 1', [head])
+      })
   }
 }
 

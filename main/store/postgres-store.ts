@@ -155,6 +155,22 @@ export function parseStoreUrl(url: string): { config: pg.ClientConfig; schema: s
   return { config, schema: parsed.searchParams.get('schema'), redacted: redacted.toString() }
 }
 
+/** Runs fn in a transaction on one connection of the pool: committed when fn returns, rolled back when it throws. */
+export async function inPgTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  const client = await pool.connect()
+  try {
+    await client.query(begin)
+    const result = await fn(client)
+    await client.query('COMMIT')
+    return result
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw error
+  } finally {
+    client.release()
+  }
+}
+
 const APPEND_SQL = 'SELECT * FROM esw_append($1, $2, $3, $4, $5::uuid[], $6::text[], $7::int[], $8::json[], $9::json[], $10)'
 
 interface AppendRow {
@@ -264,9 +280,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   private async applySchema(): Promise<void> {
-    const client = await this.pool.connect()
-    try {
-      await client.query('BEGIN')
+    await inPgTransaction(this.pool, async (client) => {
       // Two processes creating the same schema at once would collide in the catalogue: one at a time.
       await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, `schema:${this.schema}`])
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`)
@@ -277,23 +291,14 @@ export class PostgresEventStore implements EventStore {
         if (current > PG_SCHEMA_VERSION) {
           throw new Error(`This event store was written by a newer Event Workbench (schema ${current}); this one knows schema ${PG_SCHEMA_VERSION}`)
         }
-        if (current === PG_SCHEMA_VERSION) {
-          await client.query('COMMIT')
-          return
-        }
+        if (current === PG_SCHEMA_VERSION) return
       }
       await client.query(schemaDdl(this.schema))
       await client.query(
         "INSERT INTO store_info (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [String(PG_SCHEMA_VERSION)]
       )
-      await client.query('COMMIT')
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {})
-      throw error
-    } finally {
-      client.release()
-    }
+    })
   }
 
   private async query<R extends pg.QueryResultRow>(text: string, values: unknown[] = [], name?: string): Promise<pg.QueryResult<R>> {
@@ -304,19 +309,10 @@ export class PostgresEventStore implements EventStore {
   /** Runs fn in a transaction holding the store's write lock. */
   private async writeTransaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     this.assertOpen()
-    const client = await this.pool.connect()
-    try {
-      await client.query('BEGIN')
+    return inPgTransaction(this.pool, async (client) => {
       await client.query('SELECT esw_lock()')
-      const result = await fn(client)
-      await client.query('COMMIT')
-      return result
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {})
-      throw error
-    } finally {
-      client.release()
-    }
+      return fn(client)
+    })
   }
 
   // ---------------------------------------------------------------- writing

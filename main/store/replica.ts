@@ -15,7 +15,7 @@
 import { RpcError } from '../../shared/rpc/errors'
 import type { AppendResult, ExpectedVersion, NewEvent, StreamInfo, StreamMetadata } from '../../shared/model/events'
 import { copyLog, postgresSide, sqliteSide, type LogSide, type StoredEvent } from './postgres-copy'
-import { PostgresEventStore, type PostgresStoreOptions } from './postgres-store'
+import { PostgresEventStore, inPgTransaction, type PostgresStoreOptions } from './postgres-store'
 import { SqliteEventStore, type AppendHooks, type SqliteStoreOptions } from './sqlite-store'
 import type { ProgressOptions, ScavengeReport } from './types'
 import { uuidv7Bytes, bytesToUuid } from './uuid'
@@ -133,18 +133,14 @@ export class ReplicaEventStore extends SqliteEventStore {
    * may append meanwhile) and written in one transaction, then verified.
    */
   private async takeWholeCopy(): Promise<void> {
-    const client = await this.remote.pool.connect()
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
-      const snapshot = postgresSide(this.remote, client)
-      if ((await snapshot.head()) > 0) await copyLog(snapshot, sqliteSide(this))
-      await client.query('COMMIT')
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {})
-      throw error
-    } finally {
-      client.release()
-    }
+    await inPgTransaction(
+      this.remote.pool,
+      async (client) => {
+        const snapshot = postgresSide(this.remote, client)
+        if ((await snapshot.head()) > 0) await copyLog(snapshot, sqliteSide(this))
+      },
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'
+    )
   }
 
   /** Where the log lives, without the password. */
