@@ -21,7 +21,7 @@ import { workspaceTypings } from './workspace/event-typings'
 import { defaultWorkspaceDir } from './workspace/location'
 import { TrustRegistry } from './workspace/trust'
 import { Workspace } from './workspace/workspace'
-import { readConfig, workspaceConfig, writeConfig, CONFIG_FILE } from './workspace/config'
+import { configForPostgres, readConfig, writeConfig, CONFIG_FILE } from './workspace/config'
 import { MemoryCredentials, type Credentials } from './workspace/credentials'
 import { ReplicaEventStore } from './store/replica'
 
@@ -121,20 +121,11 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
     }
   }
 
-  /** Writes a new workspace's workbench.json so that its log lives in PostgreSQL. */
+  /** Writes a workspace's workbench.json so that its log lives in PostgreSQL. */
   const pointAtPostgres = (dir: string, postgres: NonNullable<OpenRequest['postgres']>) => {
-    const config = existsSync(join(dir, CONFIG_FILE)) ? readConfig(dir) : workspaceConfig.parse({ name: basename(dir) })
-    if (config.store?.kind === 'postgres') throw new RpcError('InvalidInput', `${dir} keeps its log in PostgreSQL already (${config.store.url})`, { field: 'postgres' })
-    if (existsSync(join(dir, 'events.db'))) {
-      throw new RpcError('InvalidInput', `${dir} has its own events.db: move its log with \`esw copy ${dir} <postgres URL>\` instead`, { field: 'postgres' })
-    }
-    const parsed = workspaceConfig.safeParse({ ...config, store: { kind: 'postgres', ...postgres } })
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]
-      throw new RpcError('InvalidInput', `PostgreSQL ${issue.path.slice(1).join('.') || 'store'}: ${issue.message}`, { field: `postgres.${String(issue.path[issue.path.length - 1] ?? '')}` })
-    }
+    const config = configForPostgres(dir, postgres)
     mkdirSync(dir, { recursive: true })
-    writeConfig(dir, parsed.data)
+    writeConfig(dir, config)
   }
 
   // A working copy of a PostgreSQL log: the Workspace panel's position against the server and its sync error follow

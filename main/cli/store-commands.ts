@@ -8,7 +8,7 @@ import { expectedVersion as expectedVersionSchema, type NewEvent } from '../../s
 import { RpcError } from '../../shared/rpc/errors'
 import { exportEvents, importEvents } from '../store/ndjson'
 import { ReplicaEventStore } from '../store/replica'
-import { CONFIG_FILE, readConfig, workspaceConfig, writeConfig, type WorkspaceConfig } from '../workspace/config'
+import { CONFIG_FILE, configForPostgres, readConfig, workspaceConfig, writeConfig, type WorkspaceConfig } from '../workspace/config'
 import { openWorkspaceStore } from '../workspace/workspace-store'
 import { ensureWorkspaceDir, workspacePaths } from '../workspace/location'
 import { TrustRegistry } from '../workspace/trust'
@@ -35,14 +35,12 @@ export async function init(args: Args): Promise<void> {
   const paths = workspacePaths(target)
   let config: WorkspaceConfig = existsSync(join(target, CONFIG_FILE)) ? readConfig(target) : workspaceConfig.parse({ name: basename(target) })
   if (values.postgres) {
-    if (config.store?.kind === 'postgres') throw new UsageError(`${paths.dir} keeps its log in PostgreSQL already (${config.store.url})`)
-    if (existsSync(paths.database)) throw new UsageError(`${paths.dir} has its own events.db: move its log with \`esw copy ${dir} ${values.postgres}\``)
-    const parsed = workspaceConfig.safeParse({ ...config, store: { kind: 'postgres', url: values.postgres, ...(values.schema ? { schema: values.schema } : {}) } })
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]
-      throw new UsageError(`--${issue.path[issue.path.length - 1] === 'schema' ? 'schema' : 'postgres'}: ${issue.message}`)
+    try {
+      config = configForPostgres(target, { url: values.postgres, ...(values.schema ? { schema: values.schema } : {}) })
+    } catch (error) {
+      const field = ((error as RpcError).details as { field?: string } | undefined)?.field
+      throw new UsageError(`--${field === 'postgres.schema' ? 'schema' : 'postgres'}: ${(error as Error).message}`)
     }
-    config = parsed.data
   }
   ensureWorkspaceDir(target)
   try {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import type { SqliteEventStore } from '../store/sqlite-store'
-import { CONFIG_FILE, readConfig } from '../workspace/config'
+import { CONFIG_FILE, readConfig, workspaceConfig } from '../workspace/config'
 import { workspacePaths } from '../workspace/location'
 import { openWorkspaceStore } from '../workspace/workspace-store'
 import { UsageError } from './output'
@@ -16,7 +16,7 @@ export async function openCliStore(dir: string | undefined): Promise<SqliteEvent
   const config = existsSync(join(paths.dir, CONFIG_FILE)) ? readConfig(paths.dir) : null
   if (config?.store?.kind === 'postgres') return openWorkspaceStore(paths.database, config)
   if (!existsSync(paths.database)) throw new Error(`${paths.dir} is not a workspace (no events.db); create one with \`esw init ${dir}\``)
-  return openWorkspaceStore(paths.database, config ?? { name: dir, settings: { userCodeTimeoutMs: 2000, userCodeMemoryMb: 256 } })
+  return openWorkspaceStore(paths.database, config ?? workspaceConfig.parse({ name: basename(paths.dir) }))
 }
 
 export async function withCliStore<T>(dir: string | undefined, fn: (store: SqliteEventStore) => Promise<T>): Promise<T> {

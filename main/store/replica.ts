@@ -61,7 +61,7 @@ export function unreachable(error: unknown): boolean {
 const STREAM_SYNC_EVERY_MS = 5000
 
 export class ReplicaEventStore extends SqliteEventStore {
-  private remoteSide!: LogSide
+  private readonly remoteSide: LogSide
   private lane: Promise<unknown> = Promise.resolve()
   private stopFollowing: (() => void) | null = null
   private serverHead = 0
@@ -69,8 +69,6 @@ export class ReplicaEventStore extends SqliteEventStore {
   private lastStreamSync = 0
   private syncError: string | null = null
   private readonly stateListeners = new Set<(state: ReplicationState) => void>()
-  private following = false
-  private closing = false
   private closingDone: Promise<void> | null = null
   /** The head check in flight, if any (close waits for it). */
   private checking: Promise<void> | null = null
@@ -85,6 +83,12 @@ export class ReplicaEventStore extends SqliteEventStore {
   ) {
     super(file, options)
     this.clock = options.now ?? Date.now
+    this.remoteSide = postgresSide(remote)
+  }
+
+  /** Closing or closed: nothing new is started. */
+  private get closing(): boolean {
+    return this.closingDone !== null
   }
 
   /** Opens the working copy at `file` and brings it up to the server's log (a whole copy when it is empty). */
@@ -98,14 +102,13 @@ export class ReplicaEventStore extends SqliteEventStore {
       throw error
     }
     try {
-      store.remoteSide = postgresSide(server)
       const localHead = store.head()
       if (localHead === 0) {
         await store.takeWholeCopy()
       } else {
-        // The copy must be a copy of this server's log: its newest event is there, at the same position.
-        // The copy's newest events are compared with the server's at the same positions (a scavenge on the server
-        // may have removed some of them since: those are not compared, and neither is a log the server has not).
+        // The copy must be a copy of this server's log: its newest events are compared with the server's at the same
+        // positions (a scavenge on the server may have removed some of them since: those are not compared, and
+        // neither is a log the server has not).
         const mine = await sqliteSide(store).events(Math.max(0, localHead - 100), 100)
         const theirs = new Map((await store.remoteSide.events(Math.max(0, localHead - 100), 100)).map((e) => [e.position, e.id]))
         const serverHead = await store.remoteSide.head()
@@ -181,8 +184,6 @@ export class ReplicaEventStore extends SqliteEventStore {
    * that failed.
    */
   private follow(checkEveryMs: number): void {
-    if (this.following) return
-    this.following = true
     let timer: NodeJS.Timeout | null = null
     const syncSoon = () => {
       if (timer) return
@@ -461,7 +462,6 @@ export class ReplicaEventStore extends SqliteEventStore {
   /** Waits for the write or copy in progress and the head check in flight; what is asked after this is refused. */
   override close(): Promise<void> {
     this.closingDone ??= (async () => {
-      this.closing = true
       this.stopFollowing?.()
       await this.lane.catch(() => {})
       await this.checking

@@ -73,3 +73,23 @@ export function readConfig(dir: string): WorkspaceConfig {
 export function writeConfig(dir: string, config: WorkspaceConfig): void {
   writeFileSync(join(dir, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n')
 }
+
+/**
+ * The config of a workspace folder (read, or made for a new one) with its log pointed at a PostgreSQL store. Refused,
+ * naming the field, when the folder keeps its log in PostgreSQL already, has an events.db of its own (its log is
+ * moved with `esw copy`), or the URL or schema is not acceptable (a password in the URL is not).
+ */
+export function configForPostgres(dir: string, postgres: { url: string; schema?: string }): WorkspaceConfig {
+  const config = existsSync(join(dir, CONFIG_FILE)) ? readConfig(dir) : workspaceConfig.parse({ name: basename(dir) })
+  if (config.store?.kind === 'postgres') throw new RpcError('InvalidInput', `${dir} keeps its log in PostgreSQL already (${config.store.url})`, { field: 'postgres' })
+  if (existsSync(join(dir, 'events.db'))) {
+    throw new RpcError('InvalidInput', `${dir} has its own events.db: move its log with \`esw copy ${dir} ${postgres.url}\` instead`, { field: 'postgres' })
+  }
+  const parsed = workspaceConfig.safeParse({ ...config, store: { kind: 'postgres', ...postgres } })
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const field = String(issue.path[issue.path.length - 1] ?? '')
+    throw new RpcError('InvalidInput', `PostgreSQL ${field || 'store'}: ${issue.message}`, { field: `postgres.${field}` })
+  }
+  return parsed.data
+}

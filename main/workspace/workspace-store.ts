@@ -1,6 +1,6 @@
 import { RpcError } from '../../shared/rpc/errors'
 import { parseStoreUrl } from '../store/postgres-store'
-import { ReplicaEventStore } from '../store/replica'
+import { ReplicaEventStore, unreachable } from '../store/replica'
 import { SqliteEventStore } from '../store/sqlite-store'
 import type { WorkspaceConfig } from './config'
 import { MemoryCredentials, type Credentials } from './credentials'
@@ -53,7 +53,8 @@ function connectionError(error: unknown, location: string, hadPassword: boolean,
       { location }
     )
   }
-  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', '3D000', '57P03'].includes(e.code ?? '')) {
+  // Also a database that does not exist (3D000) on a server that answers.
+  if (unreachable(error) || e.code === '3D000') {
     return new RpcError('Unavailable', `The PostgreSQL store at ${location} cannot be reached: ${message}`, { location })
   }
   return error
