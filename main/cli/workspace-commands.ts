@@ -135,7 +135,14 @@ export async function projections(args: string[]): Promise<void> {
   await withWorkspace(positionals[0], async (ws) => {
     ws.assertTrusted('Projections')
     await ws.projections.idle(600_000)
-    await writeOut(ws.projections.list().map((p) => JSON.stringify({ name: p.name, state: p.state, position: p.position, headPosition: p.headPosition, lagEvents: p.lagEvents, fault: p.fault, tables: p.tables }) + '\n').join(''))
+    // A PostgreSQL workspace publishes what it projected before it answers.
+    await ws.projections.published()
+    await writeOut(
+      ws.projections
+        .list()
+        .map((p) => JSON.stringify({ name: p.name, state: p.state, position: p.position, headPosition: p.headPosition, lagEvents: p.lagEvents, fault: p.fault, tables: p.tables, server: p.server }) + '\n')
+        .join('')
+    )
   })
 }
 
@@ -153,6 +160,7 @@ export async function project(args: string[]): Promise<void> {
     try {
       if (values.rebuild) await ws.projections.rebuild(name)
       await ws.projections.idle(600_000)
+      await ws.projections.published()
     } finally {
       stop()
     }

@@ -19,6 +19,8 @@ export interface EngineOptions {
   deliverTwice?: boolean
   /** Test hook: runs inside the commit transaction, after the writes and before the checkpoint. */
   beforeCommit?: (position: number) => void
+  /** Called after a batch committed here (a PostgreSQL workspace publishes it to the server). */
+  onCommit?: (batch: { from: number; to: number; writes: Write[] }) => void
 }
 
 export interface PreparedBatch {
@@ -203,6 +205,7 @@ export class ProjectionEngine {
     for (let attempt = 0; ; attempt++) {
       try {
         this.store.writeTransaction(() => this.applyBatch(batch, status))
+        this.options.onCommit?.(batch)
         return
       } catch (error) {
         // The sandbox already counts the batch's writes as committed: forget them.
@@ -277,10 +280,12 @@ export class ProjectionEngine {
 
   /** Moves the checkpoint past one event without applying it (skip a poison event). */
   skipTo(position: number): void {
-    this.store.writeTransaction(() => {
+    const from = this.store.writeTransaction(() => {
       const current = readCheckpoint(this.store.db, this.name, this.schema)
       writeCheckpoint(this.store.db, { projection: this.name, position, status: 'running', error: null, schema: current?.schema ?? schemaSignature(this.descriptor) }, this.schema)
+      return current?.position ?? 0
     })
+    this.options.onCommit?.({ from, to: position, writes: [] })
   }
 
   /** Runs until the log's head (as it was when the call started), or until cancelled or faulted. */

@@ -11,6 +11,7 @@ import {
 } from '../../shared/contract/projections'
 import { RpcError } from '../../shared/rpc/errors'
 import type { CodeRunner } from '../cqrs/runner'
+import type pg from 'pg'
 import type { ProjectionJobResult, ProjectionTask } from '../jobs/projection-job'
 import { runInWorker, type RunningJob } from '../jobs/runner'
 import type { JobTask } from '../jobs/tasks'
@@ -20,6 +21,7 @@ import { bytesToUuid, uuidv7Bytes } from '../store/uuid'
 import { checkNewEvent } from '../store/validation'
 import { parseDescriptors } from './descriptors'
 import { ProjectionEngine, type PreparedBatch } from './engine'
+import { codeHash, ReadModelPublisher } from './publisher'
 import { readPage, type PageInput } from './read-models'
 import { diffShadow, discardShadow, promoteShadow } from './shadow'
 import { checkpointName, dropTables, quote, readCheckpoint, sqlTableName, writeCheckpoint } from './tables'
@@ -36,6 +38,8 @@ export interface ProjectionManagerOptions {
   batchSize?: number
   /** A lag of more events than this is caught up in a job thread rather than batch by batch here. */
   catchUpInJobAbove?: number
+  /** A PostgreSQL workspace: the server the read models are published to (see publisher.ts). */
+  server?: { pool: pg.Pool; retryMs?: number }
 }
 
 interface Entry {
@@ -78,9 +82,32 @@ export class ProjectionManager {
   private readonly emitter = new EventEmitter()
   private stopFollowing: (() => void) | null = null
   private closed = false
+  private readonly publisher: ReadModelPublisher | null
 
   constructor(private readonly options: ProjectionManagerOptions) {
     this.emitter.setMaxListeners(0)
+    this.publisher = options.server
+      ? new ReadModelPublisher({
+          pool: options.server.pool,
+          db: options.store.db,
+          retryMs: options.server.retryMs,
+          settled: (name) => !this.entries.get(name)?.job,
+          onState: (name) => this.scheduleStatus(name)
+        })
+      : null
+  }
+
+  private engineFor(descriptor: ProjectionDescriptor): ProjectionEngine {
+    const name = descriptor.name
+    return new ProjectionEngine(this.options.store, this.options.runner, descriptor, {
+      batchSize: this.options.batchSize,
+      onCommit: (batch) => this.publisher?.committed(name, batch)
+    })
+  }
+
+  /** Resolves when nothing is being published to the server (tests). */
+  published(): Promise<void> {
+    return this.publisher?.idle() ?? Promise.resolve()
   }
 
   /** Reads the projections of loaded definition files from the sandbox ('projection.describe'). */
@@ -98,7 +125,7 @@ export class ProjectionManager {
     const next = new Map<string, Entry>()
     for (const descriptor of descriptors) {
       const old = this.entries.get(descriptor.name)
-      const engine = new ProjectionEngine(this.options.store, this.options.runner, descriptor, { batchSize: this.options.batchSize })
+      const engine = this.engineFor(descriptor)
       const checkpoint = readCheckpoint(this.options.store.db, descriptor.name)
       const fault = checkpoint?.status === 'faulted' && checkpoint.error ? (JSON.parse(checkpoint.error) as ProjectionFault) : null
       next.set(descriptor.name, {
@@ -116,6 +143,7 @@ export class ProjectionManager {
     }
     this.entries.clear()
     for (const [name, entry] of next) this.entries.set(name, entry)
+    this.publisher?.setProjections(descriptors.map((descriptor) => ({ descriptor, code: codeHash(descriptor, this.options.source(descriptor.file)) })))
     if (!this.stopFollowing) this.stopFollowing = this.options.store.onAppended(() => this.pumpAll())
     this.pumpAll()
   }
@@ -167,7 +195,8 @@ export class ProjectionManager {
       tables: Object.keys(e.descriptor.tables).map((t) => {
         const sqlName = sqlTableName(name, t)
         return { name: t, sqlName, rows: this.rowCount(sqlName, position) }
-      })
+      }),
+      server: this.publisher?.state(name) ?? null
     }
   }
 
@@ -304,6 +333,7 @@ export class ProjectionManager {
           })
           // A repeated append stores nothing and runs no hook: the handlers' writes were not committed.
           if (result.duplicate) for (const [e] of batches) e.engine.invalidate()
+          else for (const [e, batch] of batches) this.publisher?.committed(e.descriptor.name, batch)
           return result
         } catch (error) {
           for (const [e] of batches) e.engine.invalidate()
@@ -312,6 +342,9 @@ export class ProjectionManager {
         }
       } finally {
         for (const e of inline) e.inlineBusy = false
+        // Events that arrived meanwhile (another process, a teammate's append copied from the server) found the
+        // runner kept away: it follows them now.
+        for (const e of inline) void this.pump(e.descriptor.name)
         for (const e of inline) this.scheduleStatus(e.descriptor.name)
       }
     }
@@ -434,7 +467,8 @@ export class ProjectionManager {
       db.prepare('DELETE FROM projection_checkpoints WHERE projection = ?').run(name)
     })
     e.fault = null
-    e.engine = new ProjectionEngine(this.options.store, this.options.runner, e.descriptor, { batchSize: this.options.batchSize })
+    e.engine = this.engineFor(e.descriptor)
+    this.publisher?.replaced(name, true)
     void this.pump(name)
     return this.status(name)
   }
@@ -467,6 +501,8 @@ export class ProjectionManager {
     return (running.result as Promise<ProjectionJobResult>).finally(() => {
       e.job = null
       this.rowCounts.clear()
+      // A rebuild or catch-up wrote the live tables in another thread.
+      if (mode !== 'shadow') this.publisher?.replaced(name)
       // The job changed tables behind the sandbox's row cache.
       e.engine.invalidate()
       this.emitStatus(name)
@@ -502,6 +538,8 @@ export class ProjectionManager {
     const result = await this.startJob(e, 'rebuild')
     if ('fault' in result && result.fault) e.fault = result.fault
     else e.fault = null
+    // Rebuilt with this workbench's code: the server's copy is replaced even if other code made it.
+    this.publisher?.replaced(name, true)
     return result
   }
 
@@ -541,7 +579,8 @@ export class ProjectionManager {
         }
       }
       e.fault = null
-      e.engine = new ProjectionEngine(this.options.store, this.options.runner, e.descriptor, { batchSize: this.options.batchSize })
+      e.engine = this.engineFor(e.descriptor)
+      this.publisher?.replaced(name, true)
     } finally {
       e.paused = paused
     }
@@ -609,6 +648,7 @@ export class ProjectionManager {
     this.stopFollowing?.()
     for (const e of this.entries.values()) e.job?.running.cancel()
     while ([...this.entries.values()].some((e) => e.pumping)) await new Promise((resolve) => setTimeout(resolve, 5))
+    await this.publisher?.close()
   }
 }
 

@@ -97,7 +97,7 @@ export function writeCheckpoint(db: Database.Database, c: Omit<Checkpoint, 'upda
 }
 
 /** Turns a value from user code into what SQLite stores for a column of the given type. */
-function encode(type: string, value: unknown): unknown {
+export function encodeValue(type: string, value: unknown): unknown {
   if (value === undefined || value === null) return null
   if (type === 'json') return JSON.stringify(value)
   if (typeof value === 'boolean') return value ? 1 : 0
@@ -138,7 +138,7 @@ export class TableAccess {
   }
 
   upsert(row: Row, position: number, stream: string): void {
-    const values = this.columns.map((c) => encode(this.def.columns[c], row[c]))
+    const values = this.columns.map((c) => encodeValue(this.def.columns[c], row[c]))
     this.upsertStmt.run(...values, position, stream)
   }
 

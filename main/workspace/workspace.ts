@@ -60,7 +60,14 @@ export class Workspace {
     this.config = config
     this.store = store
     this.sandbox = new Sandbox({ timeoutMs: this.config.settings.userCodeTimeoutMs, memoryMb: this.config.settings.userCodeMemoryMb })
-    this.projections = new ProjectionManager({ store: this.store, runner: this.sandbox, prelude: sandboxPrelude, source: (file) => this.sourceOf(file) })
+    this.projections = new ProjectionManager({
+      store: this.store,
+      runner: this.sandbox,
+      prelude: sandboxPrelude,
+      source: (file) => this.sourceOf(file),
+      // Read models are published to the server the log lives on.
+      server: store instanceof ReplicaEventStore ? { pool: store.remote.pool } : undefined
+    })
     // Commands store their events through the inline projections.
     this.commands = new CommandBus(this.store, this.sandbox, [], (streamId, events, options) => this.projections.append(streamId, events, options))
     this.sagas = new SagaCoordinator({ store: this.store, runner: this.sandbox, send: (command) => this.commands.send(command) })

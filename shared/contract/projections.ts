@@ -52,6 +52,19 @@ export const projectionFault = z.object({
 })
 export type ProjectionFault = z.infer<typeof projectionFault>
 
+/** In a PostgreSQL workspace, how the server's copy of a projection's read model stands. */
+export const publishedState = z.object({
+  /** published: the server holds what this workbench committed; behind: commits wait to be published; waiting: the
+   * server holds a later position (another workbench) than this working copy has reached; other-code: the server's
+   * copy was built by other code, which a rebuild or reset here replaces; error: see error. */
+  state: z.enum(['published', 'behind', 'waiting', 'other-code', 'error']),
+  /** The server's checkpoint for the projection, as last seen. */
+  position: z.number().int().nullable(),
+  error: z.string().nullable(),
+  publishedAt: z.number().nullable()
+})
+export type PublishedState = z.infer<typeof publishedState>
+
 export const projectionStatus = z.object({
   name: z.string(),
   file: z.string(),
@@ -70,7 +83,9 @@ export const projectionStatus = z.object({
   job: z.object({ kind: z.string(), done: z.number(), total: z.number().nullable(), paused: z.boolean().default(false) }).nullable(),
   /** The shadow run: its position, whether it finished, and the event it faulted on (if it did). */
   shadow: z.object({ position: z.number().int(), ready: z.boolean(), fault: projectionFault.nullable() }).nullable(),
-  tables: z.array(z.object({ name: z.string(), sqlName: z.string(), rows: z.number().int() }))
+  tables: z.array(z.object({ name: z.string(), sqlName: z.string(), rows: z.number().int() })),
+  /** Null in a SQLite workspace. */
+  server: publishedState.nullable().default(null)
 })
 export type ProjectionStatus = z.infer<typeof projectionStatus>
 

@@ -235,6 +235,26 @@ test('a workspace can keep its log in PostgreSQL: the password is asked for, and
     await page.getByTestId('nav-streams').click()
     await expect(page.getByTestId('panel-streams')).toContainText('order-77')
 
+    // A projection written in the folder: its read model is built in the working copy and published to the server.
+    mkdirSync(join(dir, 'projections'), { recursive: true })
+    writeFileSync(
+      join(dir, 'projections', 'placed-by.ts'),
+      `import { defineProjection } from 'workbench'
+export default defineProjection({
+  name: 'placed_by',
+  from: { eventTypes: ['OrderPlaced'] },
+  tables: { orders: { columns: { orderId: 'text', by: 'text' }, key: ['orderId'] } },
+  handlers: { OrderPlaced(event, ctx) { ctx.upsert('orders', { orderId: event.data.orderId, by: event.data.by }) } }
+})
+`
+    )
+    await page.getByTestId('nav-projections').click()
+    const serverLine = page.getByTestId('projection-server-placed_by')
+    await expect(serverLine).toHaveAttribute('data-server-state', 'published', { timeout: 15_000 })
+    await expect(serverLine).toContainText('On the server at position 1')
+    expect((await teammate.pool.query('SELECT "orderId", by, _position FROM team.rm_placed_by_orders')).rows).toEqual([{ orderId: '77', by: 'teammate', _position: 1 }])
+    await screenshot(page, 'projections-postgres')
+
     // The server goes away: the status bar and the Workspace panel say so; the copy is still browsed.
     await page.getByTestId('nav-workspace').click()
     await teammate.close()

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -75,5 +75,23 @@ describe.skipIf(!pgBinaries)('esw on a workspace whose log lives in PostgreSQL',
     expect(imported.code).toBe(0)
     expect(imported.stderr).toContain('imported 2 events')
     expect(ndjson(esw(['read', b, 'order-1']).stdout).map((e) => e.type)).toEqual(['OrderPlaced', 'ItemAdded', 'OrderPaid', 'Shipped', 'Shipped'])
+
+    // esw projections catches up and publishes the read models to the server before it answers.
+    mkdirSync(join(a, 'projections'))
+    writeFileSync(
+      join(a, 'projections', 'shipments.ts'),
+      `import { defineProjection } from 'workbench'
+export default defineProjection({
+  name: 'shipments',
+  from: { eventTypes: ['Shipped'] },
+  tables: { streams: { columns: { streamId: 'text', shipped: 'integer' }, key: ['streamId'] } },
+  handlers: { Shipped(event, ctx) { ctx.upsert('streams', { streamId: event.streamId, shipped: (ctx.get('streams', event.streamId)?.shipped ?? 0) + 1 }) } }
+})
+`
+    )
+    expect(esw(['trust', a]).code).toBe(0)
+    const listed = esw(['projections', a])
+    expect(listed.stderr).toBe('')
+    expect(ndjson(listed.stdout)).toEqual([expect.objectContaining({ name: 'shipments', position: 5, server: expect.objectContaining({ state: 'published', position: 5 }) })])
   })
 })

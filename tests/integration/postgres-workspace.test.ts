@@ -4,46 +4,23 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { importEventsFrom } from '../../main/electron/desktop-actions'
-import { openWorkbench, type Workbench } from '../../main/services'
-import { contract } from '../../shared/contract'
-import { connect } from '../../shared/rpc/client'
-import { createMemoryPair } from '../../shared/rpc/memory'
-import { serve } from '../../shared/rpc/server'
+import { openWorkbench } from '../../main/services'
 import { postgresSide, sqliteSide } from '../../main/store/postgres-copy'
 import { pgBinaries, startPgTestServer, stopPgTestServer, type PgTestServer } from '../../main/store/postgres-test-server'
 import { ReplicaEventStore } from '../../main/store/replica'
 import { MemoryCredentials } from '../../main/workspace/credentials'
 import { demoTemplateFiles } from '../../main/workspace/demo-template'
 import { TrustRegistry } from '../../main/workspace/trust'
+import { servedWorkbench, until, type Bench } from './support/workbenches'
 
 let server: PgTestServer | undefined
 let home: string
-interface Bench {
-  wb: Workbench
-  rpc: ReturnType<typeof connect<typeof contract>>
-}
 const benches: Bench[] = []
 
-/** A workbench served over the contract (inputs validated as from the renderer). */
 async function workbench(name: string): Promise<Bench> {
-  const wb = await openWorkbench({ host: 'test', workspaceDir: join(home, `${name}-local`), trust: new TrustRegistry(join(home, `${name}-home`)), credentials: new MemoryCredentials({}), seedDemo: false })
-  const [a, b] = createMemoryPair()
-  serve(wb.contract, wb.implementation, a, { events: wb.events })
-  const bench = { wb, rpc: connect(contract, b) }
+  const bench = await servedWorkbench(home, name)
   benches.push(bench)
   return bench
-}
-
-async function until<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string): Promise<T> {
-  const started = Date.now()
-  for (;;) {
-    const value = await Promise.resolve()
-      .then(read)
-      .catch((error: unknown) => error as T)
-    if (ok(value)) return value
-    if (Date.now() - started > 20_000) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
 }
 
 const levels = (b: Bench) => b.rpc.projections.page({ projection: 'inventory_levels', table: 'levels' })

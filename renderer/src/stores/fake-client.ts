@@ -158,6 +158,7 @@ export function projectionStatus(name: string, fields: Partial<ProjectionStatus>
     job: null,
     shadow: null,
     tables: [{ name: 'orders', sqlName: `rm_${name}_orders`, rows: 10 }],
+    server: null,
     ...fields
   }
 }
