@@ -12,11 +12,14 @@ import { encodeValue, quote, readCheckpoint, schemaSignature, sqlTableName, type
  *
  * The workbench computes read models in its working copy (events.db), where a batch's writes and its checkpoint
  * commit in one SQLite transaction. Each committed batch is then published in one PostgreSQL transaction that
- * checks the server's checkpoint for the projection is where the batch began and moves it to where it ended, so the
- * server's tables hold every event's effect exactly once, whoever publishes. When the server's checkpoint is
- * elsewhere (another workbench published other batch boundaries or other code, or this one rebuilt, reset or
- * promoted), the projection is published whole instead: its tables are replaced, rows and checkpoint, in one
- * transaction. A whole copy never moves the server's checkpoint back: while the server holds a later position
+ * checks the server's checkpoint for the projection and moves it to where the batch ended. A batch's writes are
+ * rows as they stand at its end (a row per key, or its delete), so they make the server's tables exact at that
+ * position whenever the server's checkpoint is anywhere from where the batch began up to before its end (another
+ * workbench with the same code published part of it with other boundaries); a batch the server already holds
+ * whole is skipped. The server's tables hold every event's effect exactly once, whoever publishes. When the
+ * server's checkpoint is before the batch (events missing) or was made by other code, or this workbench rebuilt,
+ * reset, promoted or caught up in a job, the projection is published whole instead: its tables are replaced, rows
+ * and checkpoint, in one transaction. A whole copy never moves the server's checkpoint back: while the server holds a later position
  * than this workbench's copy, it waits until the copy has caught up. The server's checkpoint records a hash of the
  * code that built the rows: a workbench with other code (an edit, a teammate's version) does not publish over it
  * until it rebuilds or resets the projection, which takes the server's copy over.
@@ -260,7 +263,7 @@ export class ReadModelPublisher {
     return result
   }
 
-  /** One batch, when the server's checkpoint is where it began; 'elsewhere' when it is not. */
+  /** One batch, when the server's checkpoint is within it; 'elsewhere' when it is before it or other code made it. */
   private async publishBatch(name: string, item: Item, batch: Item['queue'][number]): Promise<'published' | 'there' | 'elsewhere'> {
     const d = item.descriptor
     const signature = schemaSignature(d)
@@ -269,7 +272,8 @@ export class ReadModelPublisher {
       if (!server || server.code !== item.code || server.schema !== signature) return 'elsewhere' as const
       // Published already (by another workbench with the same code, over the same events).
       if (server.position >= batch.to) return 'there' as const
-      if (server.position !== batch.from) return 'elsewhere' as const
+      // Events before the batch are missing on the server: only a whole copy makes it exact.
+      if (server.position < batch.from) return 'elsewhere' as const
       const byTable = new Map<string, Write[]>()
       for (const w of batch.writes) byTable.set(w[0], [...(byTable.get(w[0]) ?? []), w])
       for (const [table, writes] of byTable) {

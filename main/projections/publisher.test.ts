@@ -1,0 +1,254 @@
+import Database from 'better-sqlite3'
+import type pg from 'pg'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { projectionDescriptor, type PublishedState } from '../../shared/contract/projections'
+import type { PostgresEventStore } from '../store/postgres-store'
+import { openTestStore, pgBinaries, startPgTestServer, stopPgTestServer, type PgTestServer } from '../store/postgres-test-server'
+import type { Write } from './engine'
+import { ReadModelPublisher } from './publisher'
+import { createTables, ensureCheckpoints, readCheckpoint, schemaSignature, TableAccess, writeCheckpoint, type Row } from './tables'
+
+// The publisher on its own: a working copy's tables written by hand (as the engine commits them), a real server.
+
+const descriptor = projectionDescriptor.parse({
+  name: 'tally',
+  file: 'projections/tally.ts',
+  exportName: 'default',
+  description: null,
+  from: 'all',
+  tables: {
+    counts: { columns: { k: 'text', n: 'integer', last: 'json' }, key: ['k'], indexes: [['n']] },
+    pairs: { columns: { a: 'text', b: 'integer' }, key: ['a', 'b'] }
+  },
+  handles: ['Counted'],
+  queries: []
+})
+
+/** A working copy of the projection: `count(position, key)` applies one event as the engine would. */
+class Copy {
+  readonly db = new Database(':memory:')
+  private readonly counts: TableAccess
+  private readonly pairs: TableAccess
+  publisher: ReadModelPublisher
+
+  constructor(
+    private readonly pool: pg.Pool,
+    readonly code = 'code-1'
+  ) {
+    ensureCheckpoints(this.db)
+    createTables(this.db, descriptor)
+    writeCheckpoint(this.db, { projection: 'tally', position: 0, status: 'running', error: null, schema: schemaSignature(descriptor) })
+    this.counts = new TableAccess(this.db, descriptor.tables.counts, 'rm_tally_counts')
+    this.pairs = new TableAccess(this.db, descriptor.tables.pairs, 'rm_tally_pairs')
+    this.publisher = this.start()
+  }
+
+  start(pool: pg.Pool = this.pool): ReadModelPublisher {
+    this.publisher = new ReadModelPublisher({ pool, db: this.db, settled: () => true, retryMs: 20, chunkRows: 3 })
+    this.publisher.setProjections([{ descriptor, code: this.code }])
+    return this.publisher
+  }
+
+  position(): number {
+    return readCheckpoint(this.db, 'tally')?.position ?? 0
+  }
+
+  /**
+   * Commits events (position → key; a key starting with '-' deletes it; key 'nul' writes a NUL character) as one
+   * batch, and tells the publisher.
+   */
+  commit(events: Array<[number, string]>, to = events[events.length - 1][0]): void {
+    const from = this.position()
+    const writes = new Map<string, Write>()
+    this.db.transaction(() => {
+      for (const [position, key] of events) {
+        if (key.startsWith('-')) {
+          this.counts.delete([key.slice(1)])
+          writes.set(`counts${key.slice(1)}`, ['counts', JSON.stringify([key.slice(1)]), null, position, `s-${key.slice(1)}`])
+          continue
+        }
+        const last = key === 'nul' ? { note: 'a\u0000b' } : { position, tags: ['a', 'b'] }
+        const row: Row = { k: key, n: ((this.counts.get([key])?.n as number | undefined) ?? 0) + 1, last }
+        this.counts.upsert(row, position, `s-${key}`)
+        writes.set(`counts${key}`, ['counts', JSON.stringify([key]), row, position, `s-${key}`])
+        const pair: Row = { a: key, b: position % 3 }
+        this.pairs.upsert(pair, position, `s-${key}`)
+        writes.set(`pairs${key}${position % 3}`, ['pairs', JSON.stringify([key, position % 3]), pair, position, `s-${key}`])
+      }
+      writeCheckpoint(this.db, { projection: 'tally', position: to, status: 'running', error: null, schema: schemaSignature(descriptor) })
+    })()
+    this.publisher.committed('tally', { from, to, writes: [...writes.values()] })
+  }
+
+  rows(table: string): Row[] {
+    return this.db.prepare(`SELECT * FROM rm_tally_${table} ORDER BY 1, 2`).all() as Row[]
+  }
+}
+
+/** The same event stream for every copy: 40 events over 6 keys, a delete every 9th. */
+const EVENTS: Array<[number, string]> = Array.from({ length: 40 }, (_, i) => [i + 1, i % 9 === 8 ? `-k${i % 6}` : `k${i % 6}`])
+
+let server: PgTestServer | undefined
+let store: PostgresEventStore
+const copies: Copy[] = []
+
+function copy(code?: string): Copy {
+  const c = new Copy(store.pool, code)
+  copies.push(c)
+  return c
+}
+
+const byKey = (rows: Row[]) => rows.sort((x, y) => (Object.values(x).slice(0, 2).join('|') < Object.values(y).slice(0, 2).join('|') ? -1 : 1))
+
+/** A table's rows on the server (jsonb parsed by the driver). */
+async function serverRows(table: string): Promise<Row[]> {
+  return byKey((await store.pool.query(`SELECT * FROM rm_tally_${table}`)).rows as Row[])
+}
+
+/** The same table in the copy, json parsed. */
+function localRows(c: Copy, table: string): Row[] {
+  return byKey(c.rows(table).map((r) => (typeof r.last === 'string' ? { ...r, last: JSON.parse(r.last) as unknown } : r)))
+}
+
+async function serverCheckpoint(): Promise<{ position: number; code: string } | undefined> {
+  return (await store.pool.query('SELECT position, code FROM projection_checkpoints WHERE projection = $1', ['tally'])).rows[0]
+}
+
+async function settle(...list: Copy[]): Promise<void> {
+  for (const c of list) await c.publisher.idle()
+}
+
+const state = (c: Copy): PublishedState['state'] | undefined => c.publisher.state('tally')?.state
+
+describe.skipIf(!pgBinaries)('the read-model publisher', { timeout: 60_000 }, () => {
+  beforeAll(async () => {
+    server = await startPgTestServer()
+    store = await openTestStore(server)
+  })
+  afterEach(async () => {
+    for (const c of copies.splice(0)) await c.publisher.close()
+    await store?.pool.query('DROP TABLE IF EXISTS projection_checkpoints, rm_tally_counts, rm_tally_pairs')
+  })
+  afterAll(async () => {
+    await store?.close()
+    stopPgTestServer(server)
+  })
+
+  it('publishes batches in order, deletes and composite keys included, each with the checkpoint it reached', async () => {
+    const a = copy()
+    for (let i = 0; i < EVENTS.length; i += 7) a.commit(EVENTS.slice(i, i + 7))
+    await settle(a)
+    expect(await serverCheckpoint()).toEqual({ position: 40, code: 'code-1' })
+    expect(await serverRows('counts')).toEqual(localRows(a, 'counts'))
+    expect(await serverRows('pairs')).toEqual(localRows(a, 'pairs'))
+    expect((await serverRows('counts')).length).toBeLessThan(6)
+    expect(a.publisher.state('tally')).toMatchObject({ state: 'published', position: 40, error: null })
+  })
+
+  it('counts every event once when two copies publish the same events in batches of different sizes', async () => {
+    const a = copy()
+    const b = copy()
+    // Interleaved: a in 5s, b in 3s; each sees the other's batches on the server and publishes what is missing.
+    let ia = 0
+    let ib = 0
+    while (ia < EVENTS.length || ib < EVENTS.length) {
+      if (ia < EVENTS.length) a.commit(EVENTS.slice(ia, (ia += 5)))
+      if (ib < EVENTS.length) b.commit(EVENTS.slice(ib, (ib += 3)))
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    await settle(a, b)
+    expect((await serverCheckpoint())?.position).toBe(40)
+    expect(localRows(a, 'counts')).toEqual(localRows(b, 'counts'))
+    expect(await serverRows('counts')).toEqual(localRows(a, 'counts'))
+    expect(await serverRows('pairs')).toEqual(localRows(a, 'pairs'))
+  })
+
+  it('publishes whole when the server lacks events before a batch', async () => {
+    const a = copy()
+    a.commit(EVENTS.slice(0, 20))
+    await settle(a)
+    // The server's copy taken back to an older state (say, a restored backup): rows and checkpoint.
+    await store.pool.query('DELETE FROM rm_tally_counts')
+    await store.pool.query('UPDATE projection_checkpoints SET position = 5')
+    a.commit(EVENTS.slice(20, 25))
+    await settle(a)
+    expect((await serverCheckpoint())?.position).toBe(25)
+    expect(await serverRows('counts')).toEqual(localRows(a, 'counts'))
+    expect((await serverRows('counts')).length).toBeGreaterThan(3)
+  })
+
+  it('publishes whole what a stopped publisher left unpublished, and never moves the server back', async () => {
+    const a = copy()
+    a.commit(EVENTS.slice(0, 10))
+    await settle(a)
+    await a.publisher.close()
+    // Committed while nothing publishes (the app was closed, or died, after the SQLite commit).
+    a.commit(EVENTS.slice(10, 20))
+    a.commit(EVENTS.slice(20, 30))
+    expect((await serverCheckpoint())?.position).toBe(10)
+    a.start()
+    await settle(a)
+    expect((await serverCheckpoint())?.position).toBe(30)
+    expect(await serverRows('counts')).toEqual(localRows(a, 'counts'))
+
+    // A copy behind the server waits, then goes on batch by batch once it reaches the server's position.
+    const b = copy()
+    b.commit(EVENTS.slice(0, 12))
+    await settle(b)
+    expect(b.publisher.state('tally')).toMatchObject({ state: 'waiting', position: 30 })
+    expect((await serverCheckpoint())?.position).toBe(30)
+    b.commit(EVENTS.slice(12, 30))
+    await settle(b)
+    expect(state(b)).toBe('published')
+    b.commit(EVENTS.slice(30, 40))
+    await settle(b)
+    expect((await serverCheckpoint())?.position).toBe(40)
+    expect(await serverRows('counts')).toEqual(localRows(b, 'counts'))
+  })
+
+  it('leaves the copy other code made until this copy takes it over', async () => {
+    const a = copy('code-1')
+    a.commit(EVENTS.slice(0, 20))
+    await settle(a)
+    const other = copy('code-2')
+    other.commit(EVENTS.slice(0, 25))
+    await settle(other)
+    expect(other.publisher.state('tally')).toMatchObject({ state: 'other-code', position: 20 })
+    expect(other.publisher.state('tally')?.error).toContain('rebuild or reset')
+    expect(await serverCheckpoint()).toEqual({ position: 20, code: 'code-1' })
+    other.publisher.replaced('tally', true)
+    await settle(other)
+    expect(await serverCheckpoint()).toEqual({ position: 25, code: 'code-2' })
+    // Now a's code is the other one.
+    a.commit(EVENTS.slice(20, 30))
+    await settle(a)
+    expect(state(a)).toBe('other-code')
+    expect(await serverCheckpoint()).toEqual({ position: 25, code: 'code-2' })
+  })
+
+  it('tries again when the server cannot be reached, and names a value the server cannot hold', async () => {
+    let refusals = 2
+    const flaky = {
+      connect: () => (refusals-- > 0 ? Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })) : store.pool.connect())
+    } as unknown as pg.Pool
+    const a = copy()
+    await a.publisher.close()
+    a.start(flaky)
+    a.commit(EVENTS.slice(0, 10))
+    await settle(a)
+    expect(a.publisher.state('tally')).toMatchObject({ state: 'error', error: expect.stringContaining('ECONNREFUSED') })
+    for (let i = 0; i < 100 && state(a) !== 'published'; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(a.publisher.state('tally')).toMatchObject({ state: 'published', position: 10, error: null })
+    expect(await serverRows('counts')).toEqual(localRows(a, 'counts'))
+
+    // A NUL in a json value: refused with where it is, nothing of the batch on the server, not tried again per commit.
+    a.commit([[11, 'k1'], [12, 'nul']])
+    await settle(a)
+    expect(a.publisher.state('tally')?.error).toMatch(/^Projection tally, table counts, column last: .* is not storable: it holds a NUL character \(the row written by stream s-nul at position 12\); the server's column is jsonb$/)
+    a.commit([[13, 'k2']])
+    await settle(a)
+    expect(state(a)).toBe('error')
+    expect((await serverCheckpoint())?.position).toBe(10)
+    expect(localRows(a, 'counts').find((r) => r.k === 'k1')?.n).toBe((await serverRows('counts')).find((r) => r.k === 'k1')!.n as number + 1)
+  })
+})
