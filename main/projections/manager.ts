@@ -39,7 +39,9 @@ export interface ProjectionManagerOptions {
   /** A lag of more events than this is caught up in a job thread rather than batch by batch here. */
   catchUpInJobAbove?: number
   /** A PostgreSQL workspace: the server the read models are published to (see publisher.ts). */
-  server?: { pool: pg.Pool; retryMs?: number }
+  server?: { pool: pg.Pool; ownsPool?: boolean; retryMs?: number }
+  /** The sources of the workspace's upcasters: they shape the events handlers see, so they are part of its code. */
+  upcasterSources?: () => string[]
 }
 
 interface Entry {
@@ -89,6 +91,7 @@ export class ProjectionManager {
     this.publisher = options.server
       ? new ReadModelPublisher({
           pool: options.server.pool,
+          ownsPool: options.server.ownsPool,
           db: options.store.db,
           retryMs: options.server.retryMs,
           settled: (name) => !this.entries.get(name)?.job,
@@ -143,7 +146,10 @@ export class ProjectionManager {
     }
     this.entries.clear()
     for (const [name, entry] of next) this.entries.set(name, entry)
-    this.publisher?.setProjections(descriptors.map((descriptor) => ({ descriptor, code: codeHash(descriptor, this.options.source(descriptor.file)) })))
+    if (this.publisher) {
+      const upcasters = this.options.upcasterSources?.() ?? []
+      this.publisher.setProjections(descriptors.map((descriptor) => ({ descriptor, code: codeHash(descriptor, this.options.source(descriptor.file), upcasters) })))
+    }
     if (!this.stopFollowing) this.stopFollowing = this.options.store.onAppended(() => this.pumpAll())
     this.pumpAll()
   }
@@ -344,7 +350,7 @@ export class ProjectionManager {
         for (const e of inline) e.inlineBusy = false
         // Events that arrived meanwhile (another process, a teammate's append copied from the server) found the
         // runner kept away: it follows them now.
-        for (const e of inline) void this.pump(e.descriptor.name)
+        for (const e of inline) if (store.head() > e.engine.position()) void this.pump(e.descriptor.name)
         for (const e of inline) this.scheduleStatus(e.descriptor.name)
       }
     }
@@ -501,8 +507,10 @@ export class ProjectionManager {
     return (running.result as Promise<ProjectionJobResult>).finally(() => {
       e.job = null
       this.rowCounts.clear()
-      // A rebuild or catch-up wrote the live tables in another thread.
-      if (mode !== 'shadow') this.publisher?.replaced(name)
+      // A catch-up wrote the live tables in another thread (a promoted rebuild: see rebuild); any job may have held
+      // publishing up.
+      if (mode === 'catch-up') this.publisher?.replaced(name)
+      else this.publisher?.nudge(name)
       // The job changed tables behind the sandbox's row cache.
       e.engine.invalidate()
       this.emitStatus(name)
@@ -539,7 +547,7 @@ export class ProjectionManager {
     if ('fault' in result && result.fault) e.fault = result.fault
     else e.fault = null
     // Rebuilt with this workbench's code: the server's copy is replaced even if other code made it.
-    this.publisher?.replaced(name, true)
+    if ('promoted' in result && result.promoted) this.publisher?.replaced(name, true)
     return result
   }
 

@@ -44,7 +44,7 @@ class Copy {
   }
 
   start(pool: pg.Pool = this.pool): ReadModelPublisher {
-    this.publisher = new ReadModelPublisher({ pool, db: this.db, settled: () => true, retryMs: 20, chunkRows: 3 })
+    this.publisher = new ReadModelPublisher({ pool, db: this.db, settled: () => true, retryMs: 20, refusedRetryMs: 300, chunkRows: 3 })
     this.publisher.setProjections([{ descriptor, code: this.code }])
     return this.publisher
   }
@@ -63,8 +63,12 @@ class Copy {
     this.db.transaction(() => {
       for (const [position, key] of events) {
         if (key.startsWith('-')) {
-          this.counts.delete([key.slice(1)])
-          writes.set(`counts${key.slice(1)}`, ['counts', JSON.stringify([key.slice(1)]), null, position, `s-${key.slice(1)}`])
+          const k = key.slice(1)
+          this.counts.delete([k])
+          writes.set(`counts${k}`, ['counts', JSON.stringify([k]), null, position, `s-${k}`])
+          // A composite key deleted too.
+          this.pairs.delete([k, 0])
+          writes.set(`pairs${k}0`, ['pairs', JSON.stringify([k, 0]), null, position, `s-${k}`])
           continue
         }
         const last = key === 'nul' ? { note: 'a\u0000b' } : { position, tags: ['a', 'b'] }
@@ -136,18 +140,24 @@ describe.skipIf(!pgBinaries)('the read-model publisher', { timeout: 60_000 }, ()
 
   it('publishes batches in order, deletes and composite keys included, each with the checkpoint it reached', async () => {
     const a = copy()
+    // The server has none: published whole (empty), then batch by batch.
+    await settle(a)
     for (let i = 0; i < EVENTS.length; i += 7) a.commit(EVENTS.slice(i, i + 7))
     await settle(a)
     expect(await serverCheckpoint()).toEqual({ position: 40, code: 'code-1' })
     expect(await serverRows('counts')).toEqual(localRows(a, 'counts'))
     expect(await serverRows('pairs')).toEqual(localRows(a, 'pairs'))
     expect((await serverRows('counts')).length).toBeLessThan(6)
-    expect(a.publisher.state('tally')).toMatchObject({ state: 'published', position: 40, error: null })
+    // k5's only pair, [k5, 0], was written at positions 6, 12, 24 and 30, and deleted at 36.
+    expect((await serverRows('pairs')).filter((r) => r.a === 'k5')).toEqual([])
+    expect((await serverRows('pairs')).filter((r) => r.a === 'k4').map((r) => r.b)).toEqual([2])
+    expect(a.publisher.state('tally')).toMatchObject({ state: 'published', position: 40, error: null, wholeCopies: 1, batches: 6, failures: 0 })
   })
 
   it('counts every event once when two copies publish the same events in batches of different sizes', async () => {
     const a = copy()
     const b = copy()
+    await settle(a, b)
     // Interleaved: a in 5s, b in 3s; each sees the other's batches on the server and publishes what is missing.
     let ia = 0
     let ib = 0
@@ -161,6 +171,11 @@ describe.skipIf(!pgBinaries)('the read-model publisher', { timeout: 60_000 }, ()
     expect(localRows(a, 'counts')).toEqual(localRows(b, 'counts'))
     expect(await serverRows('counts')).toEqual(localRows(a, 'counts'))
     expect(await serverRows('pairs')).toEqual(localRows(a, 'pairs'))
+    // Overlapping batches of the other copy are published as batches, not as whole copies.
+    const [sa, sb] = [a.publisher.state('tally')!, b.publisher.state('tally')!]
+    expect(sa.wholeCopies + sb.wholeCopies).toBe(1)
+    // Each published range follows the last (batches of at most 5 events): at least 8 of them cover the 40 events.
+    expect(sa.batches + sb.batches).toBeGreaterThanOrEqual(8)
   })
 
   it('publishes whole when the server lacks events before a batch', async () => {
@@ -245,10 +260,115 @@ describe.skipIf(!pgBinaries)('the read-model publisher', { timeout: 60_000 }, ()
     a.commit([[11, 'k1'], [12, 'nul']])
     await settle(a)
     expect(a.publisher.state('tally')?.error).toMatch(/^Projection tally, table counts, column last: .* is not storable: it holds a NUL character \(the row written by stream s-nul at position 12\); the server's column is jsonb$/)
+    expect(a.publisher.state('tally')).toMatchObject({ state: 'refused', failures: 3 })
+    // Commits right after a refusal are not tried (nothing of them reaches the server).
     a.commit([[13, 'k2']])
     await settle(a)
-    expect(state(a)).toBe('error')
+    expect(a.publisher.state('tally')).toMatchObject({ state: 'refused', failures: 3 })
     expect((await serverCheckpoint())?.position).toBe(10)
     expect(localRows(a, 'counts').find((r) => r.k === 'k1')?.n).toBe((await serverRows('counts')).find((r) => r.k === 'k1')!.n as number + 1)
+    // A while later, a commit tries again: the row that was refused is gone, so the whole projection goes.
+    await new Promise((resolve) => setTimeout(resolve, 350))
+    a.commit([[14, '-nul']])
+    await settle(a)
+    expect(a.publisher.state('tally')).toMatchObject({ state: 'published', position: 14, error: null })
+    expect(await serverRows('counts')).toEqual(localRows(a, 'counts'))
+  })
+
+  it('publishes again when the copy is replaced while a whole copy is on its way, and never moves the server back', async () => {
+    // A pool whose statements can be held up: `hook` runs before the first statement that starts with `prefix`.
+    let hook: { prefix: string; run: () => void } | null = null
+    const held = {
+      connect: async () => {
+        const client = await store.pool.connect()
+        return new Proxy(client, {
+          get(target, property) {
+            if (property === 'query')
+              return (sql: string, params?: unknown[]) => {
+                if (hook && typeof sql === 'string' && sql.trimStart().startsWith(hook.prefix)) {
+                  const h = hook
+                  hook = null
+                  h.run()
+                }
+                return target.query(sql, params)
+              }
+            const value = Reflect.get(target, property) as unknown
+            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+          }
+        })
+      }
+    } as unknown as pg.Pool
+
+    // The copy is replaced (a rebuild promoted at the same position, other rows) after the snapshot was read.
+    const a = copy()
+    await a.publisher.close()
+    a.commit(EVENTS.slice(0, 10))
+    hook = {
+      prefix: 'INSERT INTO projection_checkpoints',
+      run: () => {
+        a.db.prepare('UPDATE rm_tally_counts SET n = n + 100').run()
+        a.publisher.replaced('tally', true)
+      }
+    }
+    a.start(held)
+    await settle(a)
+    expect(hook).toBeNull()
+    expect(await serverRows('counts')).toEqual(localRows(a, 'counts'))
+    expect(a.publisher.state('tally')?.wholeCopies).toBe(2)
+
+    // A reset here while a whole copy is being decided: the server stays where it is.
+    const b = copy()
+    await b.publisher.close()
+    b.commit(EVENTS.slice(0, 20))
+    hook = {
+      prefix: 'SELECT position, code, schema, tables',
+      run: () => {
+        b.db.prepare('DELETE FROM rm_tally_counts').run()
+        writeCheckpoint(b.db, { projection: 'tally', position: 0, status: 'running', error: null, schema: schemaSignature(descriptor) })
+      }
+    }
+    b.start(held)
+    await settle(b)
+    expect(hook).toBeNull()
+    expect(b.publisher.state('tally')).toMatchObject({ state: 'waiting', position: 10 })
+    expect(await serverCheckpoint()).toEqual({ position: 10, code: 'code-1' })
+    expect(await serverRows('counts')).toEqual(localRows(a, 'counts'))
+  })
+
+  it('stops on what the server refuses for good, says what, and tries again on a commit a while later', async () => {
+    const a = copy()
+    a.commit(EVENTS.slice(0, 10))
+    await settle(a)
+    // A service's view on the table: the whole copy cannot drop the table.
+    await store.pool.query('CREATE VIEW tally_view AS SELECT k FROM rm_tally_counts')
+    try {
+      a.publisher.replaced('tally', true)
+      await settle(a)
+      expect(a.publisher.state('tally')).toMatchObject({ state: 'refused', failures: 1 })
+      expect(a.publisher.state('tally')?.error).toContain('depend')
+      // Not tried again by itself (an unreachable server would be, after retryMs).
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(a.publisher.state('tally')?.failures).toBe(1)
+    } finally {
+      await store.pool.query('DROP VIEW tally_view')
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    a.commit(EVENTS.slice(10, 12))
+    await settle(a)
+    expect(a.publisher.state('tally')).toMatchObject({ state: 'published', position: 12 })
+
+    // A name longer than PostgreSQL keeps.
+    const long = projectionDescriptor.parse({ ...descriptor, name: 'a_projection_with_a_rather_long_name', tables: { and_a_table_with_a_long_name_too: descriptor.tables.counts } })
+    createTables(a.db, long)
+    writeCheckpoint(a.db, { projection: long.name, position: 0, status: 'running', error: null, schema: schemaSignature(long) })
+    a.publisher.setProjections([
+      { descriptor, code: 'code-1' },
+      { descriptor: long, code: 'code-1' }
+    ])
+    await settle(a)
+    expect(a.publisher.state(long.name)).toMatchObject({ state: 'refused' })
+    expect(a.publisher.state(long.name)?.error).toBe(
+      'Projection a_projection_with_a_rather_long_name: the table name rm_a_projection_with_a_rather_long_name_and_a_table_with_a_long_name_too is 72 bytes and PostgreSQL names hold 63; shorten the projection\'s or the table\'s name'
+    )
   })
 })

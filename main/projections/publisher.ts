@@ -4,6 +4,7 @@ import type pg from 'pg'
 import type { ProjectionDescriptor, PublishedState, TableDef } from '../../shared/contract/projections'
 import { inPgTransaction } from '../store/postgres-store'
 import { LOCK_CLASS } from '../store/postgres-schema'
+import { unreachable } from '../store/replica'
 import type { Write } from './engine'
 import { encodeValue, quote, readCheckpoint, schemaSignature, sqlTableName, type Row } from './tables'
 
@@ -22,7 +23,12 @@ import { encodeValue, quote, readCheckpoint, schemaSignature, sqlTableName, type
  * and checkpoint, in one transaction. A whole copy never moves the server's checkpoint back: while the server holds a later position
  * than this workbench's copy, it waits until the copy has caught up. The server's checkpoint records a hash of the
  * code that built the rows: a workbench with other code (an edit, a teammate's version) does not publish over it
- * until it rebuilds or resets the projection, which takes the server's copy over.
+ * until it rebuilds or resets the projection, which takes the server's copy over. A copy behind the server with the
+ * same code goes on batch by batch from the batch that reaches the server's position.
+ *
+ * What the server refuses for good (a value its column cannot hold, a name too long for it, a table a view depends
+ * on) stops publishing that projection, named, until new code, a rebuild or a reset, or a commit after a while;
+ * a server that cannot be reached is tried again.
  */
 
 /** How the server's copy of a projection stands, as a status line shows it. */
@@ -30,6 +36,8 @@ export type { PublishedState }
 
 export interface PublisherOptions {
   pool: pg.Pool
+  /** End the pool on close (a pool of the publisher's own). */
+  ownsPool?: boolean
   /** The working copy whose read-model tables are published. */
   db: Database.Database
   /** Whether the projection's local tables are settled (no job thread writing them) so they can be read whole. */
@@ -37,8 +45,12 @@ export interface PublisherOptions {
   onState?: (name: string) => void
   /** First wait before publishing again after the server could not be reached (doubles up to 30 s). */
   retryMs?: number
+  /** After a refusal, a commit tries again once this long has passed (ms). */
+  refusedRetryMs?: number
   /** Rows per INSERT statement when publishing whole (tests make it small). */
   chunkRows?: number
+  /** Batches kept waiting to be published before the projection is published whole instead. */
+  maxQueue?: number
 }
 
 interface ServerCheckpoint {
@@ -48,19 +60,23 @@ interface ServerCheckpoint {
   tables: string[]
 }
 
+type Batch = { from: number; to: number; writes: Write[] }
+
 interface Item {
   descriptor: ProjectionDescriptor
   code: string
   /** Committed here, not yet published, in commit order. */
-  queue: Array<{ from: number; to: number; writes: Write[] }>
+  queue: Batch[]
   /** Publish the whole projection instead of the queue. */
   whole: boolean
-  running: boolean
-  again: boolean
-  /** The last attempt met values the server's columns refuse: wait for new code or a rebuild. */
-  refused: boolean
   /** Rebuilt or reset here: replace the server's copy even if other code made it. */
   takeOver: boolean
+  /** Moves on each request for a whole copy: an attempt that began before one does not clear it. */
+  generation: number
+  running: boolean
+  again: boolean
+  /** When the server refused this projection for good (null: it did not). */
+  refusedAt: number | null
   state: PublishedState
   retryMs: number
   timer: NodeJS.Timeout | null
@@ -68,21 +84,30 @@ interface Item {
 
 const PG_TYPES: Record<string, string> = { text: 'text', integer: 'bigint', real: 'double precision', json: 'jsonb' }
 const MAX_PARAMS = 30_000
+const MAX_NAME_BYTES = 63
+/** A JSON text with the escape of a NUL character (not an escaped backslash followed by u0000). */
+const JSON_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/
 
-/** A hash of a projection's source and tables: two workbenches with the same one build the same rows. */
-export function codeHash(descriptor: ProjectionDescriptor, source: string): string {
-  return createHash('sha256').update(source).update('\0').update(descriptor.exportName).update('\0').update(schemaSignature(descriptor)).digest('hex').slice(0, 32)
+/** A hash of a projection's code: two workbenches with the same one build the same rows from the same log. */
+export function codeHash(descriptor: ProjectionDescriptor, source: string, upcasters: string[] = []): string {
+  const hash = createHash('sha256')
+  // Line endings as checked out do not change what the code does.
+  for (const part of [source, descriptor.exportName, schemaSignature(descriptor), ...upcasters]) hash.update(part.replace(/\r\n/g, '\n')).update('\0')
+  return hash.digest('hex').slice(0, 32)
 }
+
+/** What the server refuses for good: publishing it again fails again until the projection's code changes. */
+class Refusal extends Error {}
 
 /** A value as the working copy stores it, checked and turned into what the server's column takes. */
 function serverValue(projection: string, table: string, column: string, type: string, value: unknown, where: string): unknown {
   if (value === null || value === undefined) return null
   const bad = (what: string) =>
-    new PublishError(`Projection ${projection}, table ${table}, column ${column}: ${JSON.stringify(value).slice(0, 80)} is not ${what} (${where}); the server's column is ${PG_TYPES[type]}`)
+    new Refusal(`Projection ${projection}, table ${table}, column ${column}: ${JSON.stringify(value).slice(0, 80)} is not ${what} (${where}); the server's column is ${PG_TYPES[type]}`)
   if (type === 'integer') {
     if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) < 2 ** 63) return value
     if (typeof value === 'bigint') return value.toString()
-    throw bad('an integer')
+    throw bad('an integer in range')
   }
   if (type === 'real') {
     if (typeof value === 'number') return Number.isNaN(value) ? null : value
@@ -91,18 +116,32 @@ function serverValue(projection: string, table: string, column: string, type: st
   const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'bigint' ? String(value) : null
   if (text === null) throw bad(type === 'json' ? 'JSON text' : 'text')
   // SQLite keeps NUL characters; PostgreSQL text and jsonb cannot hold them.
-  if (text.includes('\0') || (type === 'json' && text.includes('\\u0000'))) throw bad('storable: it holds a NUL character')
+  if (text.includes('\0') || (type === 'json' && JSON_NUL.test(text))) throw bad('storable: it holds a NUL character')
   return text
 }
 
-/** Bad values in a read model: publishing them would fail again until the projection's code changes. */
-class PublishError extends Error {}
+/** Errors worth trying again: the server away, a deadlock, a cancelled statement, a server short of resources. */
+function transient(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? ''
+  return unreachable(error) || /^(08|40|53|57)/.test(code)
+}
+
+function checkName(projection: string, name: string): void {
+  const bytes = Buffer.byteLength(name)
+  if (bytes > MAX_NAME_BYTES) throw new Refusal(`Projection ${projection}: the table name ${name} is ${bytes} bytes and PostgreSQL names hold ${MAX_NAME_BYTES}; shorten the projection's or the table's name`)
+}
+
+/** An index name that fits PostgreSQL's limit and is the same for the same table and index. */
+function indexName(sqlName: string, index: number): string {
+  return `rmix_${createHash('sha256').update(`${sqlName}:${index}`).digest('hex').slice(0, 24)}`
+}
 
 export class ReadModelPublisher {
   private readonly items = new Map<string, Item>()
   private closed = false
   private checkpointsExist = false
   private readonly running = new Set<Promise<void>>()
+  private readonly stats = new Map<string, { batches: number; wholeCopies: number; failures: number }>()
 
   constructor(private readonly options: PublisherOptions) {}
 
@@ -121,16 +160,19 @@ export class ReadModelPublisher {
         continue
       }
       if (old?.timer) clearTimeout(old.timer)
+      const stats = this.stats.get(descriptor.name) ?? { batches: 0, wholeCopies: 0, failures: 0 }
+      this.stats.set(descriptor.name, stats)
       this.items.set(descriptor.name, {
         descriptor,
         code,
         queue: [],
         whole: true,
+        takeOver: false,
+        generation: 0,
         running: false,
         again: false,
-        refused: false,
-        takeOver: false,
-        state: old?.state ?? { state: 'behind', position: null, error: null, publishedAt: null },
+        refusedAt: null,
+        state: old?.state ?? { state: 'behind', position: null, error: null, publishedAt: null, ...stats },
         retryMs: this.options.retryMs ?? 1000,
         timer: null
       })
@@ -139,12 +181,24 @@ export class ReadModelPublisher {
   }
 
   /** A batch committed in the working copy (its writes as the engine committed them). */
-  committed(name: string, batch: { from: number; to: number; writes: Write[] }): void {
+  committed(name: string, batch: Batch): void {
     const item = this.items.get(name)
-    if (!item || item.refused) return
+    if (!item) return
+    if (item.refusedAt !== null) {
+      // Refused for good a while ago: a later commit may have overwritten what was refused.
+      if (Date.now() - item.refusedAt < (this.options.refusedRetryMs ?? 60_000)) return
+      this.replaced(name)
+      return
+    }
     // Waiting to be published whole, the next attempt reads the tables as they will be; during an attempt, a
     // commit after its snapshot is published after it.
-    if (!item.whole || item.running) item.queue.push({ from: batch.from, to: batch.to, writes: batch.writes })
+    if (!item.whole || item.running) {
+      item.queue.push(batch)
+      if (item.queue.length > (this.options.maxQueue ?? 500)) {
+        this.replaced(name)
+        return
+      }
+    }
     this.kick(name)
   }
 
@@ -155,10 +209,16 @@ export class ReadModelPublisher {
   replaced(name: string, takeOver = false): void {
     const item = this.items.get(name)
     if (!item) return
+    item.generation++
     item.whole = true
     item.takeOver ||= takeOver
-    item.refused = false
+    item.refusedAt = null
     item.queue = []
+    this.kick(name)
+  }
+
+  /** Something that held publishing up ended (a job thread): try again. */
+  nudge(name: string): void {
     this.kick(name)
   }
 
@@ -171,10 +231,13 @@ export class ReadModelPublisher {
     while (this.running.size) await Promise.all([...this.running])
   }
 
+  /** Stops publishing; waits a little for what is on its way (the next open publishes what is left). */
   async close(): Promise<void> {
     this.closed = true
     for (const item of this.items.values()) if (item.timer) clearTimeout(item.timer)
-    await this.idle()
+    const aWhile = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref())
+    await Promise.race([this.idle(), aWhile(5000)])
+    if (this.options.ownsPool) await Promise.race([this.options.pool.end().catch(() => {}), aWhile(2000)])
   }
 
   private kick(name: string): void {
@@ -188,15 +251,21 @@ export class ReadModelPublisher {
     this.running.add(run)
   }
 
-  private setState(name: string, item: Item, state: PublishedState): void {
-    item.state = state
+  private setState(name: string, item: Item, state: Omit<PublishedState, 'batches' | 'wholeCopies' | 'failures'>): void {
+    item.state = { ...state, ...(this.stats.get(name) ?? { batches: 0, wholeCopies: 0, failures: 0 }) }
     this.options.onState?.(name)
+  }
+
+  private count(name: string, what: 'batches' | 'wholeCopies' | 'failures'): void {
+    const stats = this.stats.get(name)
+    if (stats) stats[what]++
   }
 
   private async run(name: string, item: Item): Promise<void> {
     item.running = true
     if (item.timer) clearTimeout(item.timer)
     item.timer = null
+    const generation = item.generation
     try {
       do {
         item.again = false
@@ -204,39 +273,50 @@ export class ReadModelPublisher {
       } while (item.again && !this.closed && this.items.get(name) === item)
       item.retryMs = this.options.retryMs ?? 1000
     } catch (error) {
+      this.count(name, 'failures')
       const message = error instanceof Error ? error.message : String(error)
-      // Whatever part was not published is published whole next time.
-      item.whole = true
-      item.queue = []
-      this.setState(name, item, { ...item.state, state: 'error', error: message })
-      // Bad values wait for new code or a rebuild; anything else (the server away) is tried again.
-      if (error instanceof PublishError) item.refused = true
-      else if (!this.closed) {
-        item.timer = setTimeout(() => this.kick(name), item.retryMs)
-        item.timer.unref?.()
-        item.retryMs = Math.min(item.retryMs * 2, 30_000)
+      if (!(error instanceof Refusal) && transient(error)) {
+        // Whatever part was not published is published whole next time.
+        item.generation++
+        item.whole = true
+        item.queue = []
+        this.setState(name, item, { ...item.state, state: 'error', error: message })
+        if (!this.closed && this.items.get(name) === item) {
+          item.timer = setTimeout(() => this.kick(name), item.retryMs)
+          item.timer.unref?.()
+          item.retryMs = Math.min(item.retryMs * 2, 30_000)
+        }
+      } else if (item.generation === generation) {
+        // Refused for good; not when the tables were replaced meanwhile (that is tried next).
+        item.whole = true
+        item.queue = []
+        item.refusedAt = Date.now()
+        item.again = false
+        this.setState(name, item, { ...item.state, state: 'refused', error: message })
       }
     } finally {
       item.running = false
     }
+    if (item.again && !this.closed) this.kick(name)
   }
 
   private async drain(name: string, item: Item): Promise<void> {
-    while (!this.closed && this.items.get(name) === item) {
+    while (!this.closed && this.items.get(name) === item && item.refusedAt === null) {
       if (item.whole) {
-        const outcome = await this.publishWhole(name, item)
-        if (outcome === 'wait') return
+        if ((await this.publishWhole(name, item)) === 'wait') return
         continue
       }
       const batch = item.queue[0]
       if (!batch) return
+      const generation = item.generation
       const outcome = await this.publishBatch(name, item, batch)
+      if (item.generation !== generation) continue
       if (outcome === 'elsewhere') {
         item.whole = true
         item.queue = []
         continue
       }
-      item.queue.shift()
+      if (item.queue[0] === batch) item.queue.shift()
     }
   }
 
@@ -264,7 +344,7 @@ export class ReadModelPublisher {
   }
 
   /** One batch, when the server's checkpoint is within it; 'elsewhere' when it is before it or other code made it. */
-  private async publishBatch(name: string, item: Item, batch: Item['queue'][number]): Promise<'published' | 'there' | 'elsewhere'> {
+  private async publishBatch(name: string, item: Item, batch: Batch): Promise<'published' | 'there' | 'elsewhere'> {
     const d = item.descriptor
     const signature = schemaSignature(d)
     const outcome = await this.transaction(async (client) => {
@@ -295,43 +375,48 @@ export class ReadModelPublisher {
       await client.query('UPDATE projection_checkpoints SET position = $2, updated_at = $3 WHERE projection = $1', [name, batch.to, Date.now()])
       return 'published' as const
     })
+    if (outcome === 'published') this.count(name, 'batches')
     if (outcome !== 'elsewhere') this.setState(name, item, { state: item.queue.length > 1 ? 'behind' : 'published', position: batch.to, error: null, publishedAt: Date.now() })
     return outcome
   }
 
-  /** The whole projection as the working copy holds it, replacing the server's tables; 'wait' while the server is ahead. */
+  /** The whole projection as the working copy holds it, replacing the server's tables; 'wait' while it cannot. */
   private async publishWhole(name: string, item: Item): Promise<'published' | 'wait'> {
+    const generation = item.generation
+    const takeOver = item.takeOver
     const local = readCheckpoint(this.options.db, name)
     if (!local || !this.options.settled(name)) {
+      // A job thread writes the tables: nudged when it ends.
       this.setState(name, item, { ...item.state, state: 'behind' })
       return 'wait'
     }
     const d = item.descriptor
     const signature = schemaSignature(d)
+    const ours = Object.keys(d.tables).map((t) => sqlTableName(name, t))
+    for (const table of ours) checkName(name, table)
     const outcome = await this.transaction(async (client) => {
       const server = await this.serverCheckpoint(client, name)
+      const sameCode = !!server && server.code === item.code && server.schema === signature
       // Another workbench's code made the server's copy: not replaced unless this one rebuilt or reset.
-      if (server && server.code !== item.code && !item.takeOver) return { kind: 'other-code' as const, server }
-      if (server && server.position > local.position) return { kind: 'wait' as const, server }
-      if (server && server.position === local.position && server.code === item.code && server.schema === signature) return { kind: 'same' as const, server }
+      if (server && !sameCode && !takeOver) return { kind: 'other-code' as const, server }
+      if (server && server.position > local.position) return { kind: 'wait' as const, server, sameCode }
+      // Same code at the same position: the same rows (unless this copy was rebuilt or reset to take the server's over).
+      if (server && sameCode && server.position === local.position && !takeOver) return { kind: 'same' as const, server }
       // Read in one go (no commit on this thread can come between), so the rows and the checkpoint belong together.
       const snapshot = this.options.db.transaction(() => {
-        const checkpoint = readCheckpoint(this.options.db, name)
-        const tables = Object.entries(d.tables).map(([table, def]) => {
-          const rows = this.options.db.prepare(`SELECT * FROM ${quote(sqlTableName(name, table))}`).all() as Row[]
-          return { table, def, rows }
-        })
-        return { position: checkpoint?.position ?? 0, tables }
+        const position = readCheckpoint(this.options.db, name)?.position ?? 0
+        const tables = Object.entries(d.tables).map(([table, def]) => ({ table, def, rows: this.options.db.prepare(`SELECT * FROM ${quote(sqlTableName(name, table))}`).all() as Row[] }))
+        return { position, tables }
       })()
-      // Commits taken into the snapshot need not be published one by one.
-      item.queue = item.queue.filter((b) => b.from >= snapshot.position)
-      const ours = Object.keys(d.tables).map((t) => sqlTableName(name, t))
-      for (const table of new Set([...(server?.tables ?? []), ...ours])) await client.query(`DROP TABLE IF EXISTS ${quote(table)}`)
+      // The copy went back meanwhile (a reset): the server's checkpoint is never moved back.
+      if (server && server.position > snapshot.position) return { kind: 'wait' as const, server, sameCode }
+      const previous = (server?.tables ?? []).filter((t) => t.startsWith(`rm_${name}_`))
+      for (const table of new Set([...previous, ...ours])) await client.query(`DROP TABLE IF EXISTS ${quote(table)}`)
       for (const { table, def, rows } of snapshot.tables) {
         const sqlName = sqlTableName(name, table)
         const columns = Object.entries(def.columns).map(([c, type]) => `${quote(c)} ${PG_TYPES[type]}`)
         await client.query(`CREATE TABLE ${quote(sqlName)} (${columns.join(', ')}, _position bigint, _stream text, PRIMARY KEY (${def.key.map(quote).join(', ')}))`)
-        for (const [i, cols] of (def.indexes ?? []).entries()) await client.query(`CREATE INDEX ${quote(`${sqlName}__ix${i}`)} ON ${quote(sqlName)} (${cols.map(quote).join(', ')})`)
+        for (const [i, cols] of (def.indexes ?? []).entries()) await client.query(`CREATE INDEX ${quote(indexName(sqlName, i))} ON ${quote(sqlName)} (${cols.map(quote).join(', ')})`)
         const values = rows.map((r) => rowValues(name, table, def, r, r._position as number, r._stream as string))
         await insertRows(client, quote(sqlName), def, values, false, this.options.chunkRows)
       }
@@ -342,16 +427,25 @@ export class ReadModelPublisher {
       )
       return { kind: 'published' as const, position: snapshot.position }
     })
-    if (outcome.kind === 'wait' || outcome.kind === 'other-code') {
-      item.queue = []
+    const current = item.generation === generation
+    if (outcome.kind === 'other-code' || (outcome.kind === 'wait' && !outcome.sameCode)) {
+      if (current) item.queue = []
       const error = outcome.kind === 'other-code' ? 'The server holds this read model as other code built it (another workbench, or this projection before an edit); rebuild or reset it here to publish this code' : null
       this.setState(name, item, { state: outcome.kind === 'wait' ? 'waiting' : 'other-code', position: outcome.server.position, error, publishedAt: item.state.publishedAt })
       return 'wait'
     }
-    item.whole = false
-    item.takeOver = false
-    if (outcome.kind === 'same') item.queue = item.queue.filter((b) => b.from >= outcome.server.position)
-    const position = outcome.kind === 'same' ? outcome.server.position : outcome.position
+    const position = outcome.kind === 'published' ? outcome.position : outcome.server.position
+    if (outcome.kind === 'published') this.count(name, 'wholeCopies')
+    if (current) {
+      // Same code: from here on batch by batch; what the server already holds is skipped.
+      item.whole = false
+      item.takeOver = false
+      item.queue = item.queue.filter((b) => b.to > position)
+    }
+    if (outcome.kind === 'wait') {
+      this.setState(name, item, { state: 'waiting', position, error: null, publishedAt: item.state.publishedAt })
+      return 'wait'
+    }
     this.setState(name, item, { state: item.queue.length ? 'behind' : 'published', position, error: null, publishedAt: Date.now() })
     return 'published'
   }

@@ -266,6 +266,13 @@ export class PostgresEventStore implements EventStore {
     this.ready.catch(() => {})
   }
 
+  /** A pool of its own on the same server and schema (for work that must not hold the store's connections). */
+  newPool(max: number, applicationName: string): pg.Pool {
+    const pool = new pg.Pool({ ...this.clientConfig, application_name: applicationName, max })
+    pool.on('error', () => {})
+    return pool
+  }
+
   /** Connects, creates or checks the schema, and resolves once the store can be used. */
   static async open(options: PostgresStoreOptions): Promise<PostgresEventStore> {
     const store = new PostgresEventStore(options)

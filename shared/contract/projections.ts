@@ -54,14 +54,21 @@ export type ProjectionFault = z.infer<typeof projectionFault>
 
 /** In a PostgreSQL workspace, how the server's copy of a projection's read model stands. */
 export const publishedState = z.object({
-  /** published: the server holds what this workbench committed; behind: commits wait to be published; waiting: the
-   * server holds a later position (another workbench) than this working copy has reached; other-code: the server's
-   * copy was built by other code, which a rebuild or reset here replaces; error: see error. */
-  state: z.enum(['published', 'behind', 'waiting', 'other-code', 'error']),
+  /**
+   * published: the server holds what this workbench committed; behind: commits (or a job) wait to be published;
+   * waiting: the server holds a later position than this working copy has reached; other-code: the server's copy
+   * was built by other code, which a rebuild or reset here replaces; refused: the server refused it for good (see
+   * error; new code, a rebuild or a reset tries again); error: the server could not be reached (tried again).
+   */
+  state: z.enum(['published', 'behind', 'waiting', 'other-code', 'refused', 'error']),
   /** The server's checkpoint for the projection, as last seen. */
   position: z.number().int().nullable(),
   error: z.string().nullable(),
-  publishedAt: z.number().nullable()
+  publishedAt: z.number().nullable(),
+  /** Since the workbench started: batches published one by one, whole copies, failed attempts. */
+  batches: z.number().int(),
+  wholeCopies: z.number().int(),
+  failures: z.number().int()
 })
 export type PublishedState = z.infer<typeof publishedState>
 

@@ -201,7 +201,7 @@ describe.skipIf(!pgBinaries)('read models of a PostgreSQL workspace', { timeout:
   it('says which value the server refuses, keeps the projection running here, and publishes once the code is fixed', async () => {
     const [a] = benches
     await a.rpc.workspace.saveFile({ path: 'projections/note-labels.ts', source: labels("'note\\u0000' + event.data.i") })
-    const refused = await until(() => a.rpc.projections.describe({ projection: 'note_labels' }).then((d) => d.status), (s) => s.server?.state === 'error', 'the refusal')
+    const refused = await until(() => a.rpc.projections.describe({ projection: 'note_labels' }).then((d) => d.status), (s) => s.server?.state === 'refused', 'the refusal')
     expect(refused.server?.error).toMatch(/^Projection note_labels, table labels, column label: "note\\u0000\d+" is not storable: it holds a NUL character \(the row written by stream note-\S+ at position \d+\); the server's column is text$/)
     expect(refused.state).toBe('caught-up')
     expect(refused.tables[0].rows).toBeGreaterThan(5)
