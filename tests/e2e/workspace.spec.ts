@@ -254,6 +254,27 @@ export default defineProjection({
     await expect(serverLine).toContainText('On the server at position 1')
     expect((await teammate.pool.query('SELECT "orderId", by, _position FROM team.rm_placed_by_orders')).rows).toEqual([{ orderId: '77', by: 'teammate', _position: 1 }])
     await screenshot(page, 'projections-postgres')
+    // New code that writes what the server cannot hold: refused, named, and still projected here.
+    writeFileSync(
+      join(dir, 'projections', 'placed-by.ts'),
+      `import { defineProjection } from 'workbench'
+export default defineProjection({
+  name: 'placed_by',
+  from: { eventTypes: ['OrderPlaced'] },
+  tables: { orders: { columns: { orderId: 'text', by: 'text' }, key: ['orderId'] } },
+  handlers: { OrderPlaced(event, ctx) { ctx.upsert('orders', { orderId: event.data.orderId, by: event.data.by + '\\u0000' }) } }
+})
+`
+    )
+    // Edited code leaves the server's copy alone until it is reset or rebuilt here.
+    await expect(serverLine).toHaveAttribute('data-server-state', 'other-code', { timeout: 15_000 })
+    await expect(serverLine).toContainText('built by other code; Rebuild or Reset here to publish this code')
+    await screenshot(page, 'projections-postgres-other-code')
+    await page.getByTestId('projection-reset-placed_by').click()
+    await page.getByTestId('projection-reset-confirm-placed_by').click()
+    await expect(serverLine).toHaveAttribute('data-server-state', 'refused', { timeout: 15_000 })
+    await expect(serverLine).toContainText('column by: "teammate\\u0000" is not storable: it holds a NUL character (the row written by stream order-77 at position 1)')
+    await screenshot(page, 'projections-postgres-refused')
 
     // The server goes away: the status bar and the Workspace panel say so; the copy is still browsed.
     await page.getByTestId('nav-workspace').click()

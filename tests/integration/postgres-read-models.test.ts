@@ -152,7 +152,7 @@ describe.skipIf(!pgBinaries)('read models of a PostgreSQL workspace', { timeout:
     expect((await serverRows('rm_note_counts_notes')).map((r) => r.stream)).toEqual(['note-1', 'note-3', 'note-4', 'note-5'])
   })
 
-  it("has a teammate's workbench with the same code publish into the same tables, every event counted once", async () => {
+  it("has a teammate's workbench with the same code publish into the same tables, the server's rows equal to each one's", async () => {
     const [a] = benches
     const b = await open('b')
     await b.rpc.workspace.saveFile({ path: 'projections/note-counts.ts', source: noteCounts() })
