@@ -124,6 +124,9 @@ function currentStream(row: StoredStreamRow): StreamRow {
  */
 export const SETTLE_EVERY = 8000
 
+/** Events per INSERT statement of a batch append (one statement per size up to it is prepared on first use). */
+const ROWS_PER_INSERT = 100
+
 /**
  * The streams table with trailing rows brought up to date, for reading many streams at once: the events after the
  * settled position, grouped by stream (at most about SETTLE_EVERY of them), joined to the rows they are newer than.
@@ -268,6 +271,7 @@ export class SqliteEventStore implements EventStore {
   private idBounds: [Buffer, Buffer] = [Buffer.alloc(16), Buffer.alloc(16)]
   /** One transaction wrapper, reused: better-sqlite3 builds a new one per db.transaction() call. */
   private readonly runInTransaction: Database.Transaction<(fn: () => unknown) => unknown>
+  private readonly insertStatements = new Map<number, Database.Statement<unknown[]>>()
   private readonly filterStatements = new Map<string, { forwards: Database.Statement<unknown[], EventTuple>; backwards: Database.Statement<unknown[], EventTuple> }>()
 
   private readonly q: ReturnType<SqliteEventStore['prepare']>
@@ -429,20 +433,35 @@ export class SqliteEventStore implements EventStore {
     if (firstPosition <= (head ?? 0)) throw new RpcError('Conflict', `Append to ${streamId} at position ${firstPosition}: the log is already at ${head}`, { streamId })
     const lastPosition = firstPosition + count - 1
     const ids = this.idsFor(streamId, prepared, now, firstPosition, head ?? 0, givenThisMs === 1)
-    const insert = this.q.insertEventAt
-    for (let i = 0; i < count; i++) {
-      const e = prepared[i]
+    if (count === 1) {
+      const e = prepared[0]
       try {
-        insert.run(firstPosition + i, streamId, actual + i + 1, e.type, e.schemaVersion, ids[i], e.data, e.metadata, now)
+        this.q.insertEventAt.run(firstPosition, streamId, actual + 1, e.type, e.schemaVersion, ids[0], e.data, e.metadata, now)
       } catch (error) {
-        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
-          throw new RpcError('DuplicateEventId', `Event ${bytesToUuid(ids[i])} (index ${i}, ${e.type}) is already stored elsewhere in the log`, {
-            streamId,
-            index: i,
-            id: bytesToUuid(ids[i])
-          })
+        throw this.duplicateIdError(error, streamId, prepared, ids, 0, 1)
+      }
+    } else {
+      // Up to ROWS_PER_INSERT events per statement: one call into SQLite and one stream id bound per statement.
+      for (let start = 0; start < count; start += ROWS_PER_INSERT) {
+        const rows = Math.min(ROWS_PER_INSERT, count - start)
+        const args: unknown[] = new Array(4 + rows * 5)
+        args[0] = firstPosition + start
+        args[1] = streamId
+        args[2] = actual + start + 1
+        args[3] = now
+        for (let i = 0, a = 4; i < rows; i++, a += 5) {
+          const e = prepared[start + i]
+          args[a] = e.type
+          args[a + 1] = e.schemaVersion
+          args[a + 2] = ids[start + i]
+          args[a + 3] = e.data
+          args[a + 4] = e.metadata
         }
-        throw error
+        try {
+          this.insertRows(rows).run(args)
+        } catch (error) {
+          throw this.duplicateIdError(error, streamId, prepared, ids, start, rows)
+        }
       }
     }
     const version = actual + count
@@ -490,6 +509,43 @@ export class SqliteEventStore implements EventStore {
     if (trailing) this.q.settleRows.run(settled)
     this.q.setSettled.run(head)
     this.unsettled = 0
+  }
+
+  /** The statement inserting `rows` events of one stream at consecutive positions and versions (cached per size). */
+  private insertRows(rows: number): Database.Statement<unknown[]> {
+    let statement = this.insertStatements.get(rows)
+    if (!statement) {
+      const values = Array.from({ length: rows }, (_, i) => `(${i}, ?, ?, ?, ?, ?)`).join(', ')
+      statement = this.db.prepare<unknown[]>(
+        `INSERT INTO events (position, stream_id, version, type, schema_version, id, data, metadata, recorded_at)
+         SELECT h.p + r.column1, h.s, h.v + r.column1, r.column2, r.column3, r.column4, r.column5, r.column6, h.t
+         FROM (SELECT ? AS p, ? AS s, ? AS v, ? AS t) AS h, (VALUES ${values}) AS r`
+      )
+      this.insertStatements.set(rows, statement)
+    }
+    return statement
+  }
+
+  /**
+   * A failed insert of events [start, start + rows) as the error to throw: a unique constraint is a given id stored
+   * before or given twice in this append (the first such event is named, as a row-by-row insert would), else as is.
+   */
+  private duplicateIdError(error: unknown, streamId: string, prepared: PreparedEvent[], ids: Buffer[], start: number, rows: number): unknown {
+    if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') return error
+    for (let i = start; i < start + rows; i++) {
+      const id = ids[i]
+      if (id.length !== 16) continue
+      let taken = this.q.eventByGivenId.get(id) !== undefined
+      for (let j = start; j < i && !taken; j++) taken = ids[j].equals(id)
+      if (taken) {
+        return new RpcError('DuplicateEventId', `Event ${bytesToUuid(id)} (index ${i}, ${prepared[i].type}) is already stored elsewhere in the log`, {
+          streamId,
+          index: i,
+          id: bytesToUuid(id)
+        })
+      }
+    }
+    return error
   }
 
   /** The 16-byte bounds of the UUIDv7s of one millisecond (the ids an append makes at that time lie between). */
