@@ -236,18 +236,21 @@ test('a workspace can keep its log in PostgreSQL: the password is asked for, and
     await expect(page.getByTestId('panel-streams')).toContainText('order-77')
 
     // A projection written in the folder: its read model is built in the working copy and published to the server.
-    mkdirSync(join(dir, 'projections'), { recursive: true })
-    writeFileSync(
-      join(dir, 'projections', 'placed-by.ts'),
-      `import { defineProjection } from 'workbench'
+    // `by` is the expression the handler stores in the column of that name.
+    const placedBy = (by: string) =>
+      writeFileSync(
+        join(dir, 'projections', 'placed-by.ts'),
+        `import { defineProjection } from 'workbench'
 export default defineProjection({
   name: 'placed_by',
   from: { eventTypes: ['OrderPlaced'] },
   tables: { orders: { columns: { orderId: 'text', by: 'text' }, key: ['orderId'] } },
-  handlers: { OrderPlaced(event, ctx) { ctx.upsert('orders', { orderId: event.data.orderId, by: event.data.by }) } }
+  handlers: { OrderPlaced(event, ctx) { ctx.upsert('orders', { orderId: event.data.orderId, by: ${by} }) } }
 })
 `
-    )
+      )
+    mkdirSync(join(dir, 'projections'), { recursive: true })
+    placedBy('event.data.by')
     await page.getByTestId('nav-projections').click()
     const serverLine = page.getByTestId('projection-server-placed_by')
     await expect(serverLine).toHaveAttribute('data-server-state', 'published', { timeout: 15_000 })
@@ -255,17 +258,7 @@ export default defineProjection({
     expect((await teammate.pool.query('SELECT "orderId", by, _position FROM team.rm_placed_by_orders')).rows).toEqual([{ orderId: '77', by: 'teammate', _position: 1 }])
     await screenshot(page, 'projections-postgres')
     // New code that writes what the server cannot hold: refused, named, and still projected here.
-    writeFileSync(
-      join(dir, 'projections', 'placed-by.ts'),
-      `import { defineProjection } from 'workbench'
-export default defineProjection({
-  name: 'placed_by',
-  from: { eventTypes: ['OrderPlaced'] },
-  tables: { orders: { columns: { orderId: 'text', by: 'text' }, key: ['orderId'] } },
-  handlers: { OrderPlaced(event, ctx) { ctx.upsert('orders', { orderId: event.data.orderId, by: event.data.by + '\\u0000' }) } }
-})
-`
-    )
+    placedBy("event.data.by + '\\u0000'")
     // Edited code leaves the server's copy alone until it is reset or rebuilt here.
     await expect(serverLine).toHaveAttribute('data-server-state', 'other-code', { timeout: 15_000 })
     await expect(serverLine).toContainText('built by other code; Rebuild or Reset here to publish this code')
