@@ -39,7 +39,7 @@ export interface ProjectionManagerOptions {
   /** A lag of more events than this is caught up in a job thread rather than batch by batch here. */
   catchUpInJobAbove?: number
   /** A PostgreSQL workspace: the server the read models are published to (see publisher.ts). */
-  server?: { pool: pg.Pool; ownsPool?: boolean; retryMs?: number }
+  server?: { pool: pg.Pool; schema?: string; ownsPool?: boolean; retryMs?: number }
   /** The sources of the workspace's upcasters: they shape the events handlers see, so they are part of its code. */
   upcasterSources?: () => string[]
 }
@@ -92,6 +92,7 @@ export class ProjectionManager {
       ? new ReadModelPublisher({
           pool: options.server.pool,
           ownsPool: options.server.ownsPool,
+          schema: options.server.schema,
           db: options.store.db,
           retryMs: options.server.retryMs,
           settled: (name) => !this.entries.get(name)?.job,
@@ -505,27 +506,34 @@ export class ProjectionManager {
     e.job = { kind: mode, done: 0, total: null, running, paused: false }
     this.emitStatus(name)
     return (running.result as Promise<ProjectionJobResult>).finally(() => {
-      e.job = null
+      // The code may have been loaded again meanwhile: the entry that holds the job now is another one.
+      for (const x of [e, this.entries.get(name)]) if (x?.job?.running === running) x.job = null
       this.rowCounts.clear()
-      // A catch-up wrote the live tables in another thread (a promoted rebuild: see rebuild); any job may have held
-      // publishing up.
+      // A catch-up wrote the live tables in another thread (a promoted rebuild: see rebuild); any other job may have
+      // held publishing up.
       if (mode === 'catch-up') this.publisher?.replaced(name)
-      else this.publisher?.nudge(name)
+      else if (mode !== 'rebuild') this.publisher?.nudge(name)
       // The job changed tables behind the sandbox's row cache.
-      e.engine.invalidate()
+      this.current(e).engine.invalidate()
       this.emitStatus(name)
       // After the caller has seen the outcome (a fault, a cancel that pauses).
       setImmediate(() => void this.pump(name))
     })
   }
 
+  /** The entry of e's projection now (the code may have been loaded again since e was). */
+  private current(e: Entry): Entry {
+    return this.entries.get(e.descriptor.name) ?? e
+  }
+
   /** Catches up a large lag in a job thread; the runner here goes on from where the job stopped. */
-  private startCatchUp(e: Entry) {
-    void this.startJob(e, 'catch-up')
+  private startCatchUp(first: Entry) {
+    void this.startJob(first, 'catch-up')
       .then((result) => {
-        if ('fault' in result && result.fault) e.fault = result.fault
+        if ('fault' in result && result.fault) this.current(first).fault = result.fault
       })
       .catch((error: unknown) => {
+        const e = this.current(first)
         // Cancelled by the user: stop following until resumed. Any other failure: catch up here instead.
         if ((error as RpcError).code === 'Cancelled') {
           e.paused = true
@@ -542,13 +550,18 @@ export class ProjectionManager {
 
   /** Rebuilds from zero in a job (shadow tables, promoted when complete); resolves when the job ends. */
   async rebuild(name: string): Promise<ProjectionJobResult> {
-    const e = this.entry(name)
-    const result = await this.startJob(e, 'rebuild')
-    if ('fault' in result && result.fault) e.fault = result.fault
-    else e.fault = null
-    // Rebuilt with this workbench's code: the server's copy is replaced even if other code made it.
-    if ('promoted' in result && result.promoted) this.publisher?.replaced(name, true)
-    return result
+    let promoted = false
+    try {
+      const result = await this.startJob(this.entry(name), 'rebuild')
+      const e = this.entries.get(name)
+      if (e) e.fault = 'fault' in result && result.fault ? result.fault : null
+      promoted = 'promoted' in result && result.promoted
+      return result
+    } finally {
+      // Rebuilt with this workbench's code: the server's copy is replaced even if other code made it.
+      if (promoted) this.publisher?.replaced(name, true)
+      else this.publisher?.nudge(name)
+    }
   }
 
   /** Starts a rebuild without waiting for it. */

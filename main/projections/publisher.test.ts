@@ -43,9 +43,9 @@ class Copy {
     this.publisher = this.start()
   }
 
-  start(pool: pg.Pool = this.pool): ReadModelPublisher {
-    this.publisher = new ReadModelPublisher({ pool, db: this.db, settled: () => true, retryMs: 20, refusedRetryMs: 300, chunkRows: 3 })
-    this.publisher.setProjections([{ descriptor, code: this.code }])
+  start(pool: pg.Pool = this.pool, options: { code?: string; maxQueue?: number } = {}): ReadModelPublisher {
+    this.publisher = new ReadModelPublisher({ pool, db: this.db, settled: () => true, retryMs: 20, refusedRetryMs: 300, chunkRows: 3, maxQueue: options.maxQueue })
+    this.publisher.setProjections([{ descriptor, code: options.code ?? this.code }])
     return this.publisher
   }
 
@@ -123,6 +123,32 @@ async function settle(...list: Copy[]): Promise<void> {
 }
 
 const state = (c: Copy): PublishedState['state'] | undefined => c.publisher.state('tally')?.state
+
+type Hook = { prefix: string; run: () => void | Promise<void> }
+
+/** The store's pool with statements that can be held up: `hooks.current` runs (once) before the first it names. */
+function heldPool(hooks: { current: Hook | null }): pg.Pool {
+  return {
+    connect: async () => {
+      const client = await store.pool.connect()
+      return new Proxy(client, {
+        get(target, property) {
+          if (property === 'query')
+            return async (sql: string, params?: unknown[]) => {
+              const h = hooks.current
+              if (h && typeof sql === 'string' && sql.trimStart().startsWith(h.prefix)) {
+                hooks.current = null
+                await h.run()
+              }
+              return target.query(sql, params)
+            }
+          const value = Reflect.get(target, property) as unknown
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+        }
+      })
+    }
+  } as unknown as pg.Pool
+}
 
 describe.skipIf(!pgBinaries)('the read-model publisher', { timeout: 60_000 }, () => {
   beforeAll(async () => {
@@ -276,34 +302,14 @@ describe.skipIf(!pgBinaries)('the read-model publisher', { timeout: 60_000 }, ()
   })
 
   it('publishes again when the copy is replaced while a whole copy is on its way, and never moves the server back', async () => {
-    // A pool whose statements can be held up: `hook` runs before the first statement that starts with `prefix`.
-    let hook: { prefix: string; run: () => void } | null = null
-    const held = {
-      connect: async () => {
-        const client = await store.pool.connect()
-        return new Proxy(client, {
-          get(target, property) {
-            if (property === 'query')
-              return (sql: string, params?: unknown[]) => {
-                if (hook && typeof sql === 'string' && sql.trimStart().startsWith(hook.prefix)) {
-                  const h = hook
-                  hook = null
-                  h.run()
-                }
-                return target.query(sql, params)
-              }
-            const value = Reflect.get(target, property) as unknown
-            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
-          }
-        })
-      }
-    } as unknown as pg.Pool
+    const hooks: { current: Hook | null } = { current: null }
+    const held = heldPool(hooks)
 
     // The copy is replaced (a rebuild promoted at the same position, other rows) after the snapshot was read.
     const a = copy()
     await a.publisher.close()
     a.commit(EVENTS.slice(0, 10))
-    hook = {
+    hooks.current = {
       prefix: 'INSERT INTO projection_checkpoints',
       run: () => {
         a.db.prepare('UPDATE rm_tally_counts SET n = n + 100').run()
@@ -312,7 +318,7 @@ describe.skipIf(!pgBinaries)('the read-model publisher', { timeout: 60_000 }, ()
     }
     a.start(held)
     await settle(a)
-    expect(hook).toBeNull()
+    expect(hooks.current).toBeNull()
     expect(await serverRows('counts')).toEqual(localRows(a, 'counts'))
     expect(a.publisher.state('tally')?.wholeCopies).toBe(2)
 
@@ -320,7 +326,7 @@ describe.skipIf(!pgBinaries)('the read-model publisher', { timeout: 60_000 }, ()
     const b = copy()
     await b.publisher.close()
     b.commit(EVENTS.slice(0, 20))
-    hook = {
+    hooks.current = {
       prefix: 'SELECT position, code, schema, tables',
       run: () => {
         b.db.prepare('DELETE FROM rm_tally_counts').run()
@@ -329,7 +335,7 @@ describe.skipIf(!pgBinaries)('the read-model publisher', { timeout: 60_000 }, ()
     }
     b.start(held)
     await settle(b)
-    expect(hook).toBeNull()
+    expect(hooks.current).toBeNull()
     expect(b.publisher.state('tally')).toMatchObject({ state: 'waiting', position: 10 })
     expect(await serverCheckpoint()).toEqual({ position: 10, code: 'code-1' })
     expect(await serverRows('counts')).toEqual(localRows(a, 'counts'))
@@ -370,5 +376,69 @@ describe.skipIf(!pgBinaries)('the read-model publisher', { timeout: 60_000 }, ()
     expect(a.publisher.state(long.name)?.error).toBe(
       'Projection a_projection_with_a_rather_long_name: the table name rm_a_projection_with_a_rather_long_name_and_a_table_with_a_long_name_too is 72 bytes and PostgreSQL names hold 63; shorten the projection\'s or the table\'s name'
     )
+  })
+
+  it("publishes no rows that other code built or added to here, until a rebuild or reset", async () => {
+    // Alice rebuilt with code-2 and published at 20; Bob's rows were built by code-1 up to 25.
+    const alice = copy('code-2')
+    alice.commit(EVENTS.slice(0, 20))
+    await settle(alice)
+    const bob = copy('code-1')
+    await bob.publisher.close()
+    bob.commit(EVENTS.slice(0, 25))
+    // Bob loads code-2 without rebuilding: his rows are not code-2's.
+    bob.start(undefined, { code: 'code-2' })
+    await settle(bob)
+    expect(bob.publisher.state('tally')).toMatchObject({ state: 'rebuild-needed', error: expect.stringContaining('rebuild or reset') })
+    bob.commit(EVENTS.slice(25, 30))
+    await settle(bob)
+    expect(state(bob)).toBe('rebuild-needed')
+    expect(await serverCheckpoint()).toEqual({ position: 20, code: 'code-2' })
+    // Rebuilt here (with code-2): published, and from then on batch by batch.
+    bob.publisher.replaced('tally', true)
+    await settle(bob)
+    expect(await serverCheckpoint()).toEqual({ position: 30, code: 'code-2' })
+    bob.commit(EVENTS.slice(30, 35))
+    await settle(bob)
+    expect(bob.publisher.state('tally')).toMatchObject({ state: 'published', position: 35, wholeCopies: 1, batches: 1 })
+
+    // Code edited and put back without a rebuild: the rows hold both; still not published.
+    bob.publisher.setProjections([{ descriptor, code: 'code-3' }])
+    bob.commit(EVENTS.slice(35, 37))
+    bob.publisher.setProjections([{ descriptor, code: 'code-2' }])
+    bob.commit(EVENTS.slice(37, 40))
+    await settle(bob)
+    expect(state(bob)).toBe('rebuild-needed')
+    expect((await serverCheckpoint())?.position).toBe(35)
+  })
+
+  it('merges batches that wait on a slow server, and keeps a take-over through a catch-up that follows it', async () => {
+    const hooks: { current: Hook | null } = { current: null }
+    const a = copy()
+    await a.publisher.close()
+    a.start(heldPool(hooks), { maxQueue: 4 })
+    await settle(a)
+    // The first batch's answer from the server is held while 29 more batches are committed.
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    hooks.current = { prefix: 'SELECT position, code, schema, tables', run: () => gate }
+    a.commit(EVENTS.slice(0, 1))
+    while (hooks.current) await new Promise((resolve) => setTimeout(resolve, 5))
+    for (let i = 1; i < 30; i++) a.commit(EVENTS.slice(i, i + 1))
+    release()
+    await settle(a)
+    expect(await serverRows('counts')).toEqual(localRows(a, 'counts'))
+    expect(await serverRows('pairs')).toEqual(localRows(a, 'pairs'))
+    // The held batch, then at most a merged batch per four: not 30.
+    expect(a.publisher.state('tally')).toMatchObject({ state: 'published', position: 30, wholeCopies: 0 })
+    expect(a.publisher.state('tally')!.batches).toBeLessThanOrEqual(5)
+
+    // Other code on the server; a reset here, then a catch-up job's rows: the take-over stands.
+    const other = copy('code-9')
+    other.commit(EVENTS.slice(0, 30))
+    other.publisher.replaced('tally', true)
+    other.publisher.replaced('tally')
+    await settle(other)
+    expect(await serverCheckpoint()).toEqual({ position: 30, code: 'code-9' })
   })
 })

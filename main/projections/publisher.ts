@@ -36,6 +36,8 @@ export type { PublishedState }
 
 export interface PublisherOptions {
   pool: pg.Pool
+  /** The server schema (locks are taken per schema and projection). */
+  schema?: string
   /** End the pool on close (a pool of the publisher's own). */
   ownsPool?: boolean
   /** The working copy whose read-model tables are published. */
@@ -85,6 +87,7 @@ interface Item {
 const PG_TYPES: Record<string, string> = { text: 'text', integer: 'bigint', real: 'double precision', json: 'jsonb' }
 const MAX_PARAMS = 30_000
 const MAX_NAME_BYTES = 63
+const MIXED = 'mixed'
 /** A JSON text with the escape of a NUL character (not an escaped backslash followed by u0000). */
 const JSON_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/
 
@@ -143,7 +146,36 @@ export class ReadModelPublisher {
   private readonly running = new Set<Promise<void>>()
   private readonly stats = new Map<string, { batches: number; wholeCopies: number; failures: number }>()
 
-  constructor(private readonly options: PublisherOptions) {}
+  constructor(private readonly options: PublisherOptions) {
+    // Which code built each projection's rows here (see builtBy).
+    options.db.exec('CREATE TABLE IF NOT EXISTS projection_builds (projection TEXT PRIMARY KEY, code TEXT NOT NULL)')
+    this.builds = options.db.prepare('SELECT code FROM projection_builds WHERE projection = ?')
+    this.keepBuild = options.db.prepare('INSERT OR IGNORE INTO projection_builds (projection, code) VALUES (?, ?)')
+    this.replaceBuild = options.db.prepare('INSERT OR REPLACE INTO projection_builds (projection, code) VALUES (?, ?)')
+  }
+
+  private readonly builds: Database.Statement<[string], { code: string }>
+  private readonly keepBuild: Database.Statement<[string, string]>
+  private readonly replaceBuild: Database.Statement<[string, string]>
+
+  /**
+   * The hash of the code that built a projection's rows in the working copy: recorded when they are built from
+   * zero (a new projection, a reset, a promoted rebuild or shadow); 'mixed' once batches of other code were added to
+   * them (an edit without a rebuild). Only rows built by the code loaded now are published.
+   */
+  private builtBy(name: string): string | null {
+    return this.builds.get(name)?.code ?? null
+  }
+
+  private recordBuild(name: string, code: string, replace: boolean): void {
+    ;(replace ? this.replaceBuild : this.keepBuild).run(name, code)
+  }
+
+  /** Rows of one code were added to by other code: they belong to neither. */
+  private markMixed(name: string, item: Item): void {
+    const built = this.builtBy(name)
+    if (built !== item.code && built !== MIXED) this.recordBuild(name, MIXED, true)
+  }
 
   /** The projections of the workspace and a hash of each one's code; a new one or new code is published whole. */
   setProjections(list: Array<{ descriptor: ProjectionDescriptor; code: string }>): void {
@@ -154,6 +186,8 @@ export class ReadModelPublisher {
       this.items.delete(name)
     }
     for (const { descriptor, code } of list) {
+      // Rows already here were built by the code loaded first with this record (a workspace opened before records).
+      this.recordBuild(descriptor.name, code, false)
       const old = this.items.get(descriptor.name)
       if (old && old.code === code) {
         old.descriptor = descriptor
@@ -184,6 +218,7 @@ export class ReadModelPublisher {
   committed(name: string, batch: Batch): void {
     const item = this.items.get(name)
     if (!item) return
+    this.markMixed(name, item)
     if (item.refusedAt !== null) {
       // Refused for good a while ago: a later commit may have overwritten what was refused.
       if (Date.now() - item.refusedAt < (this.options.refusedRetryMs ?? 60_000)) return
@@ -193,11 +228,10 @@ export class ReadModelPublisher {
     // Waiting to be published whole, the next attempt reads the tables as they will be; during an attempt, a
     // commit after its snapshot is published after it.
     if (!item.whole || item.running) {
-      item.queue.push(batch)
-      if (item.queue.length > (this.options.maxQueue ?? 500)) {
-        this.replaced(name)
-        return
-      }
+      item.queue.push({ from: batch.from, to: batch.to, writes: batch.writes })
+      // Many batches waiting (a slow server): they are merged into one, the last write of each row winning (a batch
+      // is rows as they stand at its end, so the merge is too).
+      if (item.queue.length > (this.options.maxQueue ?? 500)) item.queue = [mergeBatches(item.queue)]
     }
     this.kick(name)
   }
@@ -209,6 +243,9 @@ export class ReadModelPublisher {
   replaced(name: string, takeOver = false): void {
     const item = this.items.get(name)
     if (!item) return
+    // Built from zero with the code loaded now; a catch-up job's rows were added by it.
+    if (takeOver) this.recordBuild(name, item.code, true)
+    else this.markMixed(name, item)
     item.generation++
     item.whole = true
     item.takeOver ||= takeOver
@@ -247,6 +284,8 @@ export class ReadModelPublisher {
       item.again = true
       return
     }
+    // Backing off after the server could not be reached: the timer runs what waits.
+    if (item.timer) return
     const run = this.run(name, item).finally(() => this.running.delete(run))
     this.running.add(run)
   }
@@ -281,8 +320,12 @@ export class ReadModelPublisher {
         item.whole = true
         item.queue = []
         this.setState(name, item, { ...item.state, state: 'error', error: message })
+        item.again = false
         if (!this.closed && this.items.get(name) === item) {
-          item.timer = setTimeout(() => this.kick(name), item.retryMs)
+          item.timer = setTimeout(() => {
+            item.timer = null
+            this.kick(name)
+          }, item.retryMs)
           item.timer.unref?.()
           item.retryMs = Math.min(item.retryMs * 2, 30_000)
         }
@@ -293,6 +336,9 @@ export class ReadModelPublisher {
         item.refusedAt = Date.now()
         item.again = false
         this.setState(name, item, { ...item.state, state: 'refused', error: message })
+      } else {
+        // The tables were replaced since the run began: the refusal may not hold for them; try them.
+        item.again = true
       }
     } finally {
       item.running = false
@@ -332,7 +378,7 @@ export class ReadModelPublisher {
         )
       }
     }
-    await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS + 1, `projection:${name}`])
+    await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS + 1, `projection:${this.options.schema ?? ''}.${name}`])
     const found = await client.query<ServerCheckpoint>('SELECT position, code, schema, tables FROM projection_checkpoints WHERE projection = $1', [name])
     return found.rows[0] ?? null
   }
@@ -347,9 +393,14 @@ export class ReadModelPublisher {
   private async publishBatch(name: string, item: Item, batch: Batch): Promise<'published' | 'there' | 'elsewhere'> {
     const d = item.descriptor
     const signature = schemaSignature(d)
+    if (this.builtBy(name) !== item.code) return 'elsewhere'
+    let serverPosition = batch.to
     const outcome = await this.transaction(async (client) => {
       const server = await this.serverCheckpoint(client, name)
+      // Code loaded again meanwhile: the new code's item publishes.
+      if (this.items.get(name) !== item) return 'elsewhere' as const
       if (!server || server.code !== item.code || server.schema !== signature) return 'elsewhere' as const
+      serverPosition = server.position
       // Published already (by another workbench with the same code, over the same events).
       if (server.position >= batch.to) return 'there' as const
       // Events before the batch are missing on the server: only a whole copy makes it exact.
@@ -376,7 +427,8 @@ export class ReadModelPublisher {
       return 'published' as const
     })
     if (outcome === 'published') this.count(name, 'batches')
-    if (outcome !== 'elsewhere') this.setState(name, item, { state: item.queue.length > 1 ? 'behind' : 'published', position: batch.to, error: null, publishedAt: Date.now() })
+    if (outcome === 'published') this.setState(name, item, { state: item.queue.length > 1 ? 'behind' : 'published', position: batch.to, error: null, publishedAt: Date.now() })
+    if (outcome === 'there') this.setState(name, item, { state: item.queue.length > 1 ? 'behind' : 'published', position: serverPosition, error: null, publishedAt: item.state.publishedAt })
     return outcome
   }
 
@@ -390,12 +442,20 @@ export class ReadModelPublisher {
       this.setState(name, item, { ...item.state, state: 'behind' })
       return 'wait'
     }
+    if (this.builtBy(name) !== item.code) {
+      item.queue = []
+      const error = "This copy's rows were built, or added to, by other code than is loaded now; rebuild or reset it here to publish this code"
+      this.setState(name, item, { state: 'rebuild-needed', position: item.state.position, error, publishedAt: item.state.publishedAt })
+      return 'wait'
+    }
     const d = item.descriptor
     const signature = schemaSignature(d)
     const ours = Object.keys(d.tables).map((t) => sqlTableName(name, t))
     for (const table of ours) checkName(name, table)
     const outcome = await this.transaction(async (client) => {
       const server = await this.serverCheckpoint(client, name)
+      // Code loaded again meanwhile: the new code's item publishes.
+      if (this.items.get(name) !== item) return { kind: 'superseded' as const }
       const sameCode = !!server && server.code === item.code && server.schema === signature
       // Another workbench's code made the server's copy: not replaced unless this one rebuilt or reset.
       if (server && !sameCode && !takeOver) return { kind: 'other-code' as const, server }
@@ -427,8 +487,9 @@ export class ReadModelPublisher {
       )
       return { kind: 'published' as const, position: snapshot.position }
     })
+    if (outcome.kind === 'superseded') return 'wait'
     const current = item.generation === generation
-    if (outcome.kind === 'other-code' || (outcome.kind === 'wait' && !outcome.sameCode)) {
+    if (outcome.kind === 'other-code' || (outcome.kind === 'wait' && (!outcome.sameCode || takeOver))) {
       if (current) item.queue = []
       const error = outcome.kind === 'other-code' ? 'The server holds this read model as other code built it (another workbench, or this projection before an edit); rebuild or reset it here to publish this code' : null
       this.setState(name, item, { state: outcome.kind === 'wait' ? 'waiting' : 'other-code', position: outcome.server.position, error, publishedAt: item.state.publishedAt })
@@ -437,7 +498,8 @@ export class ReadModelPublisher {
     const position = outcome.kind === 'published' ? outcome.position : outcome.server.position
     if (outcome.kind === 'published') this.count(name, 'wholeCopies')
     if (current) {
-      // Same code: from here on batch by batch; what the server already holds is skipped.
+      // Same code: from here on batch by batch; what the server already holds is skipped. (A copy rebuilt or reset to
+      // take the server's over waits above instead, to replace it whole.)
       item.whole = false
       item.takeOver = false
       item.queue = item.queue.filter((b) => b.to > position)
@@ -449,6 +511,13 @@ export class ReadModelPublisher {
     this.setState(name, item, { state: item.queue.length ? 'behind' : 'published', position, error: null, publishedAt: Date.now() })
     return 'published'
   }
+}
+
+/** Consecutive batches as one: from the first's start to the last's end, the last write of each row. */
+function mergeBatches(batches: Batch[]): Batch {
+  const writes = new Map<string, Write>()
+  for (const b of batches) for (const w of b.writes) writes.set(`${w[0]}\0${w[1]}`, w)
+  return { from: batches[0].from, to: batches[batches.length - 1].to, writes: [...writes.values()] }
 }
 
 function chunks<T>(list: T[], size: number): T[][] {

@@ -66,7 +66,7 @@ export class Workspace {
       prelude: sandboxPrelude,
       source: (file) => this.sourceOf(file),
       // Read models are published to the server the log lives on.
-      server: store instanceof ReplicaEventStore ? { pool: store.remote.newPool(2, 'event-workbench-read-models'), ownsPool: true } : undefined,
+      server: store instanceof ReplicaEventStore ? { pool: store.remote.newPool(2, 'event-workbench-read-models'), schema: store.remote.schema, ownsPool: true } : undefined,
       upcasterSources: () => [...new Set(this.definitions.filter((d) => d.kind === 'upcaster').map((d) => d.file ?? ''))].sort().map((file) => this.sourceOf(file))
     })
     // Commands store their events through the inline projections.

@@ -57,10 +57,11 @@ export const publishedState = z.object({
   /**
    * published: the server holds what this workbench committed; behind: commits (or a job) wait to be published;
    * waiting: the server holds a later position than this working copy has reached; other-code: the server's copy
-   * was built by other code, which a rebuild or reset here replaces; refused: the server refused it for good (see
-   * error; new code, a rebuild or a reset tries again); error: the server could not be reached (tried again).
+   * was built by other code, which a rebuild or reset here replaces; rebuild-needed: this copy's rows were built or
+   * added to by other code than is loaded now; refused: the server refused it for good (see error; new code, a
+   * rebuild or a reset tries again); error: the server could not be reached (tried again).
    */
-  state: z.enum(['published', 'behind', 'waiting', 'other-code', 'refused', 'error']),
+  state: z.enum(['published', 'behind', 'waiting', 'other-code', 'rebuild-needed', 'refused', 'error']),
   /** The server's checkpoint for the projection, as last seen. */
   position: z.number().int().nullable(),
   error: z.string().nullable(),

@@ -259,10 +259,10 @@ export default defineProjection({
     await screenshot(page, 'projections-postgres')
     // New code that writes what the server cannot hold: refused, named, and still projected here.
     placedBy("event.data.by + '\\u0000'")
-    // Edited code leaves the server's copy alone until it is reset or rebuilt here.
-    await expect(serverLine).toHaveAttribute('data-server-state', 'other-code', { timeout: 15_000 })
-    await expect(serverLine).toContainText('built by other code; Rebuild or Reset here to publish this code')
-    await screenshot(page, 'projections-postgres-other-code')
+    // Edited code: this copy's rows were built by the earlier code, so nothing is published until a reset or rebuild.
+    await expect(serverLine).toHaveAttribute('data-server-state', 'rebuild-needed', { timeout: 15_000 })
+    await expect(serverLine).toContainText('Rebuild or Reset here to publish this code')
+    await screenshot(page, 'projections-postgres-rebuild-needed')
     await page.getByTestId('projection-reset-placed_by').click()
     await page.getByTestId('projection-reset-confirm-placed_by').click()
     await expect(serverLine).toHaveAttribute('data-server-state', 'refused', { timeout: 15_000 })

@@ -172,13 +172,14 @@ describe.skipIf(!pgBinaries)('read models of a PostgreSQL workspace', { timeout:
     expect((await serverRows('rm_note_total_total')).map((r) => Number(r.notes))).toEqual([15 + 5 * 6])
   })
 
-  it('keeps the server copy of other code until a rebuild takes it over', async () => {
+  it('publishes no rows of edited code until a rebuild, which takes the server copy over', async () => {
     const [a, b] = benches
     const before = await serverCheckpoint('note_counts')
     // An edit here: the server's copy was built by the code a and b shared, so a stops publishing it.
     await a.rpc.workspace.saveFile({ path: 'projections/note-counts.ts', source: noteCounts(10) })
     await note(b, 'note-9', 1)
-    const other = await until(() => a.rpc.projections.describe({ projection: 'note_counts' }).then((d) => d.status), (s) => s.server?.state === 'other-code', 'a to see other code on the server')
+    // a's rows are now old code's with new code's batches added: not published.
+    const other = await until(() => a.rpc.projections.describe({ projection: 'note_counts' }).then((d) => d.status), (s) => s.server?.state === 'rebuild-needed', 'a to need a rebuild')
     expect(other.server?.error).toContain('rebuild or reset')
     await published(b, 'note_counts')
     expect((await serverCheckpoint('note_counts'))?.code).toBe(before?.code)

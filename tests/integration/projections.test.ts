@@ -139,6 +139,19 @@ describe('projections in a workspace', () => {
     expect(manager.status('orders')).toMatchObject({ job: null, position: workspace.store.head() })
   })
 
+  it('ends a rebuild during which the code was loaded again, and follows the log after it', async () => {
+    const rebuilt = manager.rebuild('orders')
+    expect(manager.status('orders').job).toMatchObject({ kind: 'rebuild' })
+    // The file is loaded again while the job runs: the projection's entry is a new one.
+    manager.setProjections(await manager.describeFiles(['projections/orders.ts']))
+    expect(manager.status('orders').job).toMatchObject({ kind: 'rebuild' })
+    expect(await rebuilt).toMatchObject({ mode: 'rebuild', promoted: true })
+    expect(manager.status('orders')).toMatchObject({ job: null, state: 'caught-up' })
+    await seed(workspace.store, 70, 72)
+    await manager.idle()
+    expect(manager.status('orders')).toMatchObject({ job: null, state: 'caught-up', position: workspace.store.head() })
+  })
+
   it('checks pass a deterministic, idempotent projection and flag bad ones at the first offending event', async () => {
     // ordersProjection counts orders per customer: not idempotent (a repeated OrderPlaced counts twice).
     expect(await manager.check('orders', 'determinism')).toMatchObject({ passed: true, firstOffending: null })
