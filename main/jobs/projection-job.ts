@@ -17,6 +17,8 @@ export interface ProjectionTask {
   file: string
   source: string
   projection: string
+  /** The workspace's upcaster files ([path, source]): the job reads the log through them, as the live runner does. */
+  upcasters?: Array<[string, string]>
   mode: 'shadow' | 'rebuild' | 'catch-up' | 'determinism' | 'idempotency'
   batchSize?: number
 }
@@ -35,8 +37,10 @@ export async function projectionJob(task: ProjectionTask, progress: WorkProgress
   const store = new SqliteEventStore(task.dbFile)
   const context = new SandboxContext(task.prelude, progress.watch)
   try {
-    const loaded = context.load(task.file, task.source)
-    if (!loaded.ok) throw userCodeError(loaded.failure, `loading ${task.file}`)
+    for (const [file, source] of [...(task.upcasters ?? []).filter(([f]) => f !== task.file), [task.file, task.source] as const]) {
+      const loaded = context.load(file, source)
+      if (!loaded.ok) throw userCodeError(loaded.failure, `loading ${file}`)
+    }
     const descriptor = describeFile(context, task.file).find((d) => d.name === task.projection)
     if (!descriptor) throw new RpcError('NotFound', `${task.file} defines no projection ${task.projection}`)
     const runner = inThreadRunner(context)

@@ -21,7 +21,7 @@ import { bytesToUuid, uuidv7Bytes } from '../store/uuid'
 import { checkNewEvent } from '../store/validation'
 import { parseDescriptors } from './descriptors'
 import { ProjectionEngine, type PreparedBatch } from './engine'
-import { codeHash, ReadModelPublisher } from './publisher'
+import { codeHash, MIXED, ReadModelPublisher } from './publisher'
 import { readPage, type PageInput } from './read-models'
 import { diffShadow, discardShadow, promoteShadow } from './shadow'
 import { checkpointName, dropTables, quote, readCheckpoint, sqlTableName, writeCheckpoint } from './tables'
@@ -40,8 +40,8 @@ export interface ProjectionManagerOptions {
   catchUpInJobAbove?: number
   /** A PostgreSQL workspace: the server the read models are published to (see publisher.ts). */
   server?: { pool: pg.Pool; schema?: string; ownsPool?: boolean; retryMs?: number }
-  /** The sources of the workspace's upcasters: they shape the events handlers see, so they are part of its code. */
-  upcasterSources?: () => string[]
+  /** The workspace's upcaster files ([path, source]): they shape the events handlers see (jobs load them too). */
+  upcasters?: () => Array<[string, string]>
 }
 
 interface Entry {
@@ -85,6 +85,8 @@ export class ProjectionManager {
   private stopFollowing: (() => void) | null = null
   private closed = false
   private readonly publisher: ReadModelPublisher | null
+  /** The code hash of each projection's last job. */
+  private readonly jobCodes = new Map<string, string>()
 
   constructor(private readonly options: ProjectionManagerOptions) {
     this.emitter.setMaxListeners(0)
@@ -99,6 +101,11 @@ export class ProjectionManager {
           onState: (name) => this.scheduleStatus(name)
         })
       : null
+  }
+
+  /** The hash of a projection's code as published (its file's source as given, and the upcasters loaded now). */
+  private codeOf(descriptor: ProjectionDescriptor, source: string, upcasters = this.options.upcasters?.() ?? []): string {
+    return codeHash(descriptor, source, upcasters.map(([, s]) => s))
   }
 
   private engineFor(descriptor: ProjectionDescriptor): ProjectionEngine {
@@ -148,8 +155,7 @@ export class ProjectionManager {
     this.entries.clear()
     for (const [name, entry] of next) this.entries.set(name, entry)
     if (this.publisher) {
-      const upcasters = this.options.upcasterSources?.() ?? []
-      this.publisher.setProjections(descriptors.map((descriptor) => ({ descriptor, code: codeHash(descriptor, this.options.source(descriptor.file), upcasters) })))
+      this.publisher.setProjections(descriptors.map((descriptor) => ({ descriptor, code: this.codeOf(descriptor, this.options.source(descriptor.file)) })))
     }
     if (!this.stopFollowing) this.stopFollowing = this.options.store.onAppended(() => this.pumpAll())
     this.pumpAll()
@@ -486,16 +492,22 @@ export class ProjectionManager {
 
   private startJob(e: Entry, mode: ProjectionTask['mode']): Promise<ProjectionJobResult> {
     this.assertNoJob(e)
+    const upcasters = this.options.upcasters?.() ?? []
     const task: JobTask = {
       kind: 'projection',
       dbFile: this.options.store.file,
       prelude: this.options.prelude(),
       file: e.descriptor.file,
       source: this.options.source(e.descriptor.file),
+      upcasters,
       projection: e.descriptor.name,
       mode
     }
     const name = e.descriptor.name
+    // The code the job runs (it may be edited while the job runs): what its rows are recorded as built by.
+    const code = this.codeOf(e.descriptor, task.source, upcasters)
+    this.jobCodes.set(name, code)
+    if (mode === 'shadow') this.publisher?.recordBuild(checkpointName(name, true), code)
     const start = this.options.startJob ?? ((t, p) => runInWorker(t, p))
     const running = start(task, (done, total) => {
       if (!e.job) return
@@ -511,7 +523,7 @@ export class ProjectionManager {
       this.rowCounts.clear()
       // A catch-up wrote the live tables in another thread (a promoted rebuild: see rebuild); any other job may have
       // held publishing up.
-      if (mode === 'catch-up') this.publisher?.replaced(name)
+      if (mode === 'catch-up') this.publisher?.replaced(name, false, code)
       else if (mode !== 'rebuild') this.publisher?.nudge(name)
       // The job changed tables behind the sandbox's row cache.
       this.current(e).engine.invalidate()
@@ -558,8 +570,8 @@ export class ProjectionManager {
       promoted = 'promoted' in result && result.promoted
       return result
     } finally {
-      // Rebuilt with this workbench's code: the server's copy is replaced even if other code made it.
-      if (promoted) this.publisher?.replaced(name, true)
+      // Rebuilt with the code the job ran: the server's copy is replaced even if other code made it.
+      if (promoted) this.publisher?.replaced(name, true, this.jobCodes.get(name))
       else this.publisher?.nudge(name)
     }
   }
@@ -601,7 +613,8 @@ export class ProjectionManager {
       }
       e.fault = null
       e.engine = this.engineFor(e.descriptor)
-      this.publisher?.replaced(name, true)
+      // The shadow's rows, built by the code its run had.
+      this.publisher?.replaced(name, true, this.publisher.builtBy(checkpointName(name, true)) ?? MIXED)
     } finally {
       e.paused = paused
     }

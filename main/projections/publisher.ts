@@ -87,7 +87,7 @@ interface Item {
 const PG_TYPES: Record<string, string> = { text: 'text', integer: 'bigint', real: 'double precision', json: 'jsonb' }
 const MAX_PARAMS = 30_000
 const MAX_NAME_BYTES = 63
-const MIXED = 'mixed'
+export const MIXED = 'mixed'
 /** A JSON text with the escape of a NUL character (not an escaped backslash followed by u0000). */
 const JSON_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/
 
@@ -163,18 +163,19 @@ export class ReadModelPublisher {
    * zero (a new projection, a reset, a promoted rebuild or shadow); 'mixed' once batches of other code were added to
    * them (an edit without a rebuild). Only rows built by the code loaded now are published.
    */
-  private builtBy(name: string): string | null {
+  builtBy(name: string): string | null {
     return this.builds.get(name)?.code ?? null
   }
 
-  private recordBuild(name: string, code: string, replace: boolean): void {
+  /** Records the code that builds a projection's rows (or a shadow run's, under its checkpoint name). */
+  recordBuild(name: string, code: string, replace = true): void {
     ;(replace ? this.replaceBuild : this.keepBuild).run(name, code)
   }
 
   /** Rows of one code were added to by other code: they belong to neither. */
-  private markMixed(name: string, item: Item): void {
+  private markMixed(name: string, code: string): void {
     const built = this.builtBy(name)
-    if (built !== item.code && built !== MIXED) this.recordBuild(name, MIXED, true)
+    if (built !== code && built !== MIXED) this.recordBuild(name, MIXED)
   }
 
   /** The projections of the workspace and a hash of each one's code; a new one or new code is published whole. */
@@ -218,7 +219,7 @@ export class ReadModelPublisher {
   committed(name: string, batch: Batch): void {
     const item = this.items.get(name)
     if (!item) return
-    this.markMixed(name, item)
+    this.markMixed(name, item.code)
     if (item.refusedAt !== null) {
       // Refused for good a while ago: a later commit may have overwritten what was refused.
       if (Date.now() - item.refusedAt < (this.options.refusedRetryMs ?? 60_000)) return
@@ -238,14 +239,16 @@ export class ReadModelPublisher {
 
   /**
    * The projection's tables changed here as a whole: a job's catch-up, or (takeOver) a reset, rebuild or promoted
-   * shadow, which replaces the server's copy even when other code made it.
+   * shadow, which replaces the server's copy even when other code made it. `builtWith`: the code the job ran (the
+   * code loaded now when not given).
    */
-  replaced(name: string, takeOver = false): void {
+  replaced(name: string, takeOver = false, builtWith?: string): void {
     const item = this.items.get(name)
+    const code = builtWith ?? item?.code
+    // Built from zero (even while the projection is not loaded); a catch-up job's rows were added by its code.
+    if (takeOver && code) this.recordBuild(name, code)
     if (!item) return
-    // Built from zero with the code loaded now; a catch-up job's rows were added by it.
-    if (takeOver) this.recordBuild(name, item.code, true)
-    else this.markMixed(name, item)
+    if (!takeOver) this.markMixed(name, code ?? MIXED)
     item.generation++
     item.whole = true
     item.takeOver ||= takeOver
@@ -406,7 +409,11 @@ export class ReadModelPublisher {
       // Events before the batch are missing on the server: only a whole copy makes it exact.
       if (server.position < batch.from) return 'elsewhere' as const
       const byTable = new Map<string, Write[]>()
-      for (const w of batch.writes) byTable.set(w[0], [...(byTable.get(w[0]) ?? []), w])
+      for (const w of batch.writes) {
+        const list = byTable.get(w[0])
+        if (list) list.push(w)
+        else byTable.set(w[0], [w])
+      }
       for (const [table, writes] of byTable) {
         const def = d.tables[table]
         const sqlName = quote(sqlTableName(name, table))
@@ -464,10 +471,13 @@ export class ReadModelPublisher {
       if (server && sameCode && server.position === local.position && !takeOver) return { kind: 'same' as const, server }
       // Read in one go (no commit on this thread can come between), so the rows and the checkpoint belong together.
       const snapshot = this.options.db.transaction(() => {
+        // Rows of other code since the check above (a reload): not these.
+        if (this.builtBy(name) !== item.code) return null
         const position = readCheckpoint(this.options.db, name)?.position ?? 0
         const tables = Object.entries(d.tables).map(([table, def]) => ({ table, def, rows: this.options.db.prepare(`SELECT * FROM ${quote(sqlTableName(name, table))}`).all() as Row[] }))
         return { position, tables }
       })()
+      if (!snapshot) return { kind: 'superseded' as const }
       // The copy went back meanwhile (a reset): the server's checkpoint is never moved back.
       if (server && server.position > snapshot.position) return { kind: 'wait' as const, server, sameCode }
       const previous = (server?.tables ?? []).filter((t) => t.startsWith(`rm_${name}_`))
@@ -504,7 +514,8 @@ export class ReadModelPublisher {
       item.takeOver = false
       item.queue = item.queue.filter((b) => b.to > position)
     }
-    if (outcome.kind === 'wait') {
+    // Behind the server with the same code: waiting, unless this copy reached the server's position meanwhile.
+    if (outcome.kind === 'wait' && !(current && item.queue.length === 0 && (readCheckpoint(this.options.db, name)?.position ?? 0) >= position)) {
       this.setState(name, item, { state: 'waiting', position, error: null, publishedAt: item.state.publishedAt })
       return 'wait'
     }

@@ -67,7 +67,7 @@ export class Workspace {
       source: (file) => this.sourceOf(file),
       // Read models are published to the server the log lives on.
       server: store instanceof ReplicaEventStore ? { pool: store.remote.newPool(2, 'event-workbench-read-models'), schema: store.remote.schema, ownsPool: true } : undefined,
-      upcasterSources: () => [...new Set(this.definitions.filter((d) => d.kind === 'upcaster').map((d) => d.file ?? ''))].sort().map((file) => this.sourceOf(file))
+      upcasters: () => [...new Set(this.definitions.filter((d) => d.kind === 'upcaster').map((d) => d.file ?? ''))].sort().map((file) => [file, this.sourceOf(file)] as [string, string])
     })
     // Commands store their events through the inline projections.
     this.commands = new CommandBus(this.store, this.sandbox, [], (streamId, events, options) => this.projections.append(streamId, events, options))

@@ -206,7 +206,8 @@ describe.skipIf(!pgBinaries)('read models of a PostgreSQL workspace', { timeout:
     expect(refused.server?.error).toMatch(/^Projection note_labels, table labels, column label: "note\\u0000\d+" is not storable: it holds a NUL character \(the row written by stream note-\S+ at position \d+\); the server's column is text$/)
     expect(refused.state).toBe('caught-up')
     expect(refused.tables[0].rows).toBeGreaterThan(5)
-    expect(await serverCheckpoint('note_labels')).toBeUndefined()
+    // Nothing of it on the server (at most the empty copy published before the first batch).
+    expect((await serverCheckpoint('note_labels'))?.position ?? 0).toBe(0)
 
     await a.rpc.workspace.saveFile({ path: 'projections/note-labels.ts', source: labels("'note ' + event.data.i") })
     await a.rpc.projections.reset({ projection: 'note_labels' })
@@ -215,5 +216,27 @@ describe.skipIf(!pgBinaries)('read models of a PostgreSQL workspace', { timeout:
     expect(rows).toEqual(localRows(a, 'rm_note_labels_labels'))
     expect(rows.length).toBe(refused.tables[0].rows)
     expect(rows[0].label).toMatch(/^note \d+$/)
+  })
+
+  it('records a rebuild as built by the code its job ran, not code loaded while it ran', async () => {
+    const [a] = benches
+    for (const part of [0, 1]) await a.rpc.store.append({ streamId: `bulk-${part}`, events: Array.from({ length: 10_000 }, (_, i) => ({ type: 'Noted', data: { i } })), expectedVersion: 'any' })
+    await published(a, 'note_total')
+    const before = await serverCheckpoint('note_total')
+    await a.rpc.projections.rebuild({ projection: 'note_total' })
+    await a.rpc.projections.pause({ projection: 'note_total' })
+    // Edited while the rebuild is held: the rebuild's rows are the code it started with.
+    await a.rpc.workspace.saveFile({ path: 'projections/note-total.ts', source: noteTotal.replace('row.notes + 1', 'row.notes + 2') })
+    await a.rpc.projections.resume({ projection: 'note_total' })
+    const after = await until(() => a.rpc.projections.describe({ projection: 'note_total' }).then((d) => d.status), (s) => s.job === null && s.server?.state === 'rebuild-needed', 'the rebuild to end, not published')
+    expect(after.position).toBe(after.headPosition)
+    expect(await serverCheckpoint('note_total')).toEqual(before)
+    // Rebuilt again with the code loaded now: published.
+    await a.rpc.projections.rebuild({ projection: 'note_total' })
+    await until(() => serverCheckpoint('note_total'), (c) => c?.code !== before?.code, 'the second rebuild to be published')
+    const rows = await serverRows('rm_note_total_total')
+    expect(rows).toEqual(localRows(a, 'rm_note_total_total'))
+    // Every note counted twice by the code loaded now.
+    expect(rows[0].notes).toBe(2 * (await a.rpc.store.stats(undefined)).eventTypes.find((t: { type: string }) => t.type === 'Noted')!.events)
   })
 })

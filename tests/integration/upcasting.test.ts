@@ -60,6 +60,11 @@ describe('upcasting on the one read path', () => {
     expect(ws.projections.descriptor('balances').reads.sort()).toEqual(['Deposited', 'MoneyIn', 'Spent'])
     await ws.projections.idle()
     expect(ws.store.db.prepare('SELECT id, cents, deposits FROM rm_balances_wallets').all()).toEqual([{ id: 'wallet-1', cents: 0, deposits: 3 }])
+    // A rebuild (in a job thread) and a shadow run read the log through the same upcasters.
+    expect(await ws.projections.rebuild('balances')).toMatchObject({ promoted: true, fault: null })
+    expect(ws.store.db.prepare('SELECT id, cents, deposits FROM rm_balances_wallets').all()).toEqual([{ id: 'wallet-1', cents: 0, deposits: 3 }])
+    await ws.projections.shadowStart('balances')
+    expect(ws.projections.shadowDiff('balances').map((d) => [d.added, d.removed, d.changed])).toEqual([[0, 0, 0]])
   })
 
   it('reports a gap in a chain as a problem of the file that makes it, and reading that type fails with the reason', async () => {
