@@ -116,6 +116,25 @@ export class ProjectionManager {
     })
   }
 
+  private held = false
+  private inlineRunning = 0
+
+  /**
+   * Keeps every runner and inline append between two batches while the workspace loads new code into the sandbox
+   * (a batch never runs the new handlers as the old projection); setProjections, or release, lets them go on.
+   */
+  async hold(): Promise<void> {
+    this.held = true
+    while (!this.closed && (this.inlineRunning > 0 || [...this.entries.values()].some((e) => e.pumping))) await new Promise((resolve) => setTimeout(resolve, 2))
+  }
+
+  /** Lets held runners go on (when loading the code stopped before setProjections). */
+  release(): void {
+    if (!this.held) return
+    this.held = false
+    this.pumpAll()
+  }
+
   /** Resolves when nothing is being published to the server (tests). */
   published(): Promise<void> {
     return this.publisher?.idle() ?? Promise.resolve()
@@ -154,6 +173,7 @@ export class ProjectionManager {
     }
     this.entries.clear()
     for (const [name, entry] of next) this.entries.set(name, entry)
+    this.held = false
     if (this.publisher) {
       this.publisher.setProjections(descriptors.map((descriptor) => ({ descriptor, code: this.codeOf(descriptor, this.options.source(descriptor.file)) })))
     }
@@ -245,7 +265,7 @@ export class ProjectionManager {
     try {
       do {
         e.again = false
-        while (!this.closed && !e.paused && !e.fault && !e.job && !e.inlineBusy && this.entries.get(name) === e) {
+        while (!this.closed && !this.held && !e.paused && !e.fault && !e.job && !e.inlineBusy && this.entries.get(name) === e) {
           if (!e.catchUpHere && e.engine.position() + (this.options.catchUpInJobAbove ?? 20_000) < this.options.store.head()) {
             this.startCatchUp(e)
             break
@@ -298,6 +318,17 @@ export class ProjectionManager {
   }
 
   private async appendInline(input: AppendInput): Promise<AppendResult> {
+    // New code is being loaded: the inline projections run again once it is.
+    while (this.held && !this.closed) await new Promise((resolve) => setTimeout(resolve, 5))
+    this.inlineRunning++
+    try {
+      return await this.appendInlineNow(input)
+    } finally {
+      this.inlineRunning--
+    }
+  }
+
+  private async appendInlineNow(input: AppendInput): Promise<AppendResult> {
     const store = this.options.store
     if (this.closed || !this.inlineEntries().length) return store.appendToStream(input.streamId, input.events, { expectedVersion: input.expectedVersion })
     // Ids are fixed once, so a retry is the same append (and a repeat is recognised by the store).

@@ -194,6 +194,17 @@ export class Workspace {
     if (!force && signature === this.signature) return
     this.signature = signature
     this.files = files
+    // No projection batch runs while the sandbox's code changes under it (let go by setProjections in loadFiles).
+    await this.projections.hold()
+    try {
+      await this.loadFiles(files)
+    } finally {
+      this.projections.release()
+    }
+  }
+
+  /** Loads the files into the sandbox (when trusted) and hands their definitions to the buses and engines. */
+  private async loadFiles(files: DefinitionFile[]): Promise<void> {
     const problems: CodeProblem[] = []
     const definitions: Described[] = []
     if (this.trusted) {

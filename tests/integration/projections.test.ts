@@ -152,6 +152,29 @@ describe('projections in a workspace', () => {
     expect(manager.status('orders')).toMatchObject({ job: null, state: 'caught-up', position: workspace.store.head() })
   })
 
+  it('holds every runner between batches while new code is loaded, and goes on after it', async () => {
+    // The workspace's own manager follows the same projection in the same file: both are held.
+    const managers = [manager, workspace.projections]
+    await manager.idle()
+    const before = manager.status('orders').position
+    for (const m of managers) await m.hold()
+    await seed(workspace.store, 72, 80)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(manager.status('orders').position).toBe(before)
+    // Loading the code ends the hold.
+    manager.setProjections(await manager.describeFiles(['projections/orders.ts']))
+    await manager.idle()
+    expect(manager.status('orders').position).toBe(workspace.store.head())
+    // A hold let go without new code (loading failed) goes on too.
+    for (const m of managers) await m.hold()
+    await seed(workspace.store, 80, 82)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(manager.status('orders').position).toBeLessThan(workspace.store.head())
+    for (const m of managers) m.release()
+    await manager.idle()
+    expect(manager.status('orders').position).toBe(workspace.store.head())
+  })
+
   it('checks pass a deterministic, idempotent projection and flag bad ones at the first offending event', async () => {
     // ordersProjection counts orders per customer: not idempotent (a repeated OrderPlaced counts twice).
     expect(await manager.check('orders', 'determinism')).toMatchObject({ passed: true, firstOffending: null })
