@@ -118,6 +118,9 @@ export class ProjectionManager {
 
   private held = false
   private inlineRunning = 0
+  /** Resolves when the hold is let go (appends waiting on it go on before a next hold can begin). */
+  private heldUntil: Promise<void> = Promise.resolve()
+  private letGo: () => void = () => {}
 
   /**
    * Keeps every runner and inline append between two batches while the workspace loads new code into the sandbox
@@ -125,14 +128,15 @@ export class ProjectionManager {
    */
   async hold(): Promise<void> {
     this.held = true
+    this.heldUntil = new Promise<void>((resolve) => (this.letGo = resolve))
     while (!this.closed && (this.inlineRunning > 0 || [...this.entries.values()].some((e) => e.pumping))) await new Promise((resolve) => setTimeout(resolve, 2))
   }
 
   /** Lets held runners go on (when loading the code stopped before setProjections). */
   release(): void {
-    if (!this.held) return
     this.held = false
-    this.pumpAll()
+    this.letGo()
+    if (!this.closed) this.pumpAll()
   }
 
   /** Resolves when nothing is being published to the server (tests). */
@@ -173,10 +177,11 @@ export class ProjectionManager {
     }
     this.entries.clear()
     for (const [name, entry] of next) this.entries.set(name, entry)
-    this.held = false
     if (this.publisher) {
       this.publisher.setProjections(descriptors.map((descriptor) => ({ descriptor, code: this.codeOf(descriptor, this.options.source(descriptor.file)) })))
     }
+    this.held = false
+    this.letGo()
     if (!this.stopFollowing) this.stopFollowing = this.options.store.onAppended(() => this.pumpAll())
     this.pumpAll()
   }
@@ -318,8 +323,8 @@ export class ProjectionManager {
   }
 
   private async appendInline(input: AppendInput): Promise<AppendResult> {
-    // New code is being loaded: the inline projections run again once it is.
-    while (this.held && !this.closed) await new Promise((resolve) => setTimeout(resolve, 5))
+    // New code is being loaded: the inline projections run again once it is (a plain append need not wait).
+    while (this.held && !this.closed && this.inlineEntries().length) await this.heldUntil
     this.inlineRunning++
     try {
       return await this.appendInlineNow(input)
@@ -707,6 +712,8 @@ export class ProjectionManager {
 
   async close(): Promise<void> {
     this.closed = true
+    // Appends held for a reload go on (to the store alone, now).
+    this.letGo()
     for (const timer of this.statusTimers.values()) clearTimeout(timer)
     this.statusTimers.clear()
     await this.appending

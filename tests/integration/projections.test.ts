@@ -159,6 +159,8 @@ describe('projections in a workspace', () => {
     const before = manager.status('orders').position
     for (const m of managers) await m.hold()
     await seed(workspace.store, 72, 80)
+    // With no inline projection to run, an append does not wait for the code.
+    expect(await manager.append('order-held', [{ type: 'OrderPlaced', data: { orderId: 'held', customerId: 'c1', total: 1 } }])).toMatchObject({ duplicate: false })
     await new Promise((resolve) => setTimeout(resolve, 300))
     expect(manager.status('orders').position).toBe(before)
     // Loading the code ends the hold.
