@@ -116,27 +116,32 @@ export class ProjectionManager {
     })
   }
 
-  private held = false
+  /** A hold while new code is loaded: `until` resolves when it is let go (appends waiting on it go on at once). */
+  private holding: { until: Promise<void>; letGo: () => void } | null = null
   private inlineRunning = 0
-  /** Resolves when the hold is let go (appends waiting on it go on before a next hold can begin). */
-  private heldUntil: Promise<void> = Promise.resolve()
-  private letGo: () => void = () => {}
 
   /**
    * Keeps every runner and inline append between two batches while the workspace loads new code into the sandbox
    * (a batch never runs the new handlers as the old projection); setProjections, or release, lets them go on.
    */
   async hold(): Promise<void> {
-    this.held = true
-    this.heldUntil = new Promise<void>((resolve) => (this.letGo = resolve))
+    if (!this.holding) {
+      let letGo = () => {}
+      const until = new Promise<void>((resolve) => (letGo = resolve))
+      this.holding = { until, letGo }
+    }
     while (!this.closed && (this.inlineRunning > 0 || [...this.entries.values()].some((e) => e.pumping))) await new Promise((resolve) => setTimeout(resolve, 2))
   }
 
   /** Lets held runners go on (when loading the code stopped before setProjections). */
   release(): void {
-    this.held = false
-    this.letGo()
+    this.endHold()
     if (!this.closed) this.pumpAll()
+  }
+
+  private endHold(): void {
+    this.holding?.letGo()
+    this.holding = null
   }
 
   /** Resolves when nothing is being published to the server (tests). */
@@ -180,8 +185,7 @@ export class ProjectionManager {
     if (this.publisher) {
       this.publisher.setProjections(descriptors.map((descriptor) => ({ descriptor, code: this.codeOf(descriptor, this.options.source(descriptor.file)) })))
     }
-    this.held = false
-    this.letGo()
+    this.endHold()
     if (!this.stopFollowing) this.stopFollowing = this.options.store.onAppended(() => this.pumpAll())
     this.pumpAll()
   }
@@ -270,7 +274,7 @@ export class ProjectionManager {
     try {
       do {
         e.again = false
-        while (!this.closed && !this.held && !e.paused && !e.fault && !e.job && !e.inlineBusy && this.entries.get(name) === e) {
+        while (!this.closed && !this.holding && !e.paused && !e.fault && !e.job && !e.inlineBusy && this.entries.get(name) === e) {
           if (!e.catchUpHere && e.engine.position() + (this.options.catchUpInJobAbove ?? 20_000) < this.options.store.head()) {
             this.startCatchUp(e)
             break
@@ -324,7 +328,7 @@ export class ProjectionManager {
 
   private async appendInline(input: AppendInput): Promise<AppendResult> {
     // New code is being loaded: the inline projections run again once it is (a plain append need not wait).
-    while (this.held && !this.closed && this.inlineEntries().length) await this.heldUntil
+    while (this.holding && !this.closed && this.inlineEntries().length) await this.holding.until
     this.inlineRunning++
     try {
       return await this.appendInlineNow(input)
@@ -713,7 +717,7 @@ export class ProjectionManager {
   async close(): Promise<void> {
     this.closed = true
     // Appends held for a reload go on (to the store alone, now).
-    this.letGo()
+    this.endHold()
     for (const timer of this.statusTimers.values()) clearTimeout(timer)
     this.statusTimers.clear()
     await this.appending
