@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import Database from 'better-sqlite3'
 import type pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -26,7 +29,8 @@ const descriptor = projectionDescriptor.parse({
 
 /** A working copy of the projection: `count(position, key)` applies one event as the engine would. */
 class Copy {
-  readonly db = new Database(':memory:')
+  // A file (a whole copy reads it on a connection of its own).
+  readonly db = new Database(join(mkdtempSync(join(tmpdir(), 'esw-publisher-')), 'events.db'))
   private readonly counts: TableAccess
   private readonly pairs: TableAccess
   publisher: ReadModelPublisher
@@ -35,6 +39,8 @@ class Copy {
     private readonly pool: pg.Pool,
     readonly code = 'code-1'
   ) {
+    // As the store keeps events.db: readers do not hold writers up.
+    this.db.pragma('journal_mode = WAL')
     ensureCheckpoints(this.db)
     createTables(this.db, descriptor)
     writeCheckpoint(this.db, { projection: 'tally', position: 0, status: 'running', error: null, schema: schemaSignature(descriptor) })
@@ -156,7 +162,11 @@ describe.skipIf(!pgBinaries)('the read-model publisher', { timeout: 60_000 }, ()
     store = await openTestStore(server)
   })
   afterEach(async () => {
-    for (const c of copies.splice(0)) await c.publisher.close()
+    for (const c of copies.splice(0)) {
+      await c.publisher.close()
+      c.db.close()
+      rmSync(dirname(c.db.name), { recursive: true, force: true })
+    }
     await store?.pool.query('DROP TABLE IF EXISTS projection_checkpoints, rm_tally_counts, rm_tally_pairs')
   })
   afterAll(async () => {
@@ -440,5 +450,21 @@ describe.skipIf(!pgBinaries)('the read-model publisher', { timeout: 60_000 }, ()
     other.publisher.replaced('tally')
     await settle(other)
     expect(await serverCheckpoint()).toEqual({ position: 30, code: 'code-9' })
+  })
+
+  it('reads a whole copy from one snapshot, a chunk at a time, while commits go on here', async () => {
+    const hooks: { current: Hook | null } = { current: null }
+    const a = copy()
+    await a.publisher.close()
+    a.commit(EVENTS.slice(0, 20))
+    // Between two chunks of the whole copy's rows (3 at a time), more batches are committed here.
+    hooks.current = { prefix: 'INSERT INTO "rm_tally_counts"', run: () => a.commit(EVENTS.slice(20, 30)) }
+    a.start(heldPool(hooks))
+    await settle(a)
+    expect(hooks.current).toBeNull()
+    // The whole copy at 20, then the batch committed during it.
+    expect(a.publisher.state('tally')).toMatchObject({ state: 'published', position: 30, wholeCopies: 1, batches: 1 })
+    expect(await serverRows('counts')).toEqual(localRows(a, 'counts'))
+    expect(await serverRows('pairs')).toEqual(localRows(a, 'pairs'))
   })
 })

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type Database from 'better-sqlite3'
+import Database from 'better-sqlite3'
 import type pg from 'pg'
 import type { ProjectionDescriptor, PublishedState, TableDef } from '../../shared/contract/projections'
 import { inPgTransaction } from '../store/postgres-store'
@@ -11,28 +11,24 @@ import { encodeValue, quote, readCheckpoint, schemaSignature, sqlTableName, type
 /**
  * Publishes a PostgreSQL workspace's read models to the server, next to the events they were built from.
  *
- * The workbench computes read models in its working copy (events.db), where a batch's writes and its checkpoint
- * commit in one SQLite transaction. Each committed batch is then published in one PostgreSQL transaction that
- * checks the server's checkpoint for the projection and moves it to where the batch ended. A batch's writes are
- * rows as they stand at its end (a row per key, or its delete), so they make the server's tables exact at that
- * position whenever the server's checkpoint is anywhere from where the batch began up to before its end (another
- * workbench with the same code published part of it with other boundaries); a batch the server already holds
- * whole is skipped. The server's tables hold every event's effect exactly once, whoever publishes. When the
- * server's checkpoint is before the batch (events missing) or was made by other code, or this workbench rebuilt,
- * reset, promoted or caught up in a job, the projection is published whole instead: its tables are replaced, rows
- * and checkpoint, in one transaction. A whole copy never moves the server's checkpoint back: while the server holds a later position
- * than this workbench's copy, it waits until the copy has caught up. The server's checkpoint records a hash of the
- * code that built the rows: a workbench with other code (an edit, a teammate's version) does not publish over it
- * until it rebuilds or resets the projection, which takes the server's copy over. A copy behind the server with the
- * same code goes on batch by batch from the batch that reaches the server's position.
+ * The workbench builds read models in its working copy (events.db), where a batch's writes and its checkpoint commit
+ * in one SQLite transaction. Each committed batch is then published in one PostgreSQL transaction that checks the
+ * server's checkpoint for the projection and moves it to where the batch ended. A batch's writes are rows as they
+ * stand at its end (a row per key, or its delete), so they make the server exact whenever its checkpoint lies from
+ * the batch's start to before its end (another workbench with the same code published part of it); a batch the
+ * server already holds is skipped. Every event's effect is on the server once, whoever publishes.
+ *
+ * Anything else is published whole — the tables, rows and checkpoint replaced in one transaction: the server lacks
+ * events before a batch, or this workbench rebuilt, reset, promoted a shadow or caught up in a job. A whole copy
+ * never moves the server's checkpoint back: a copy behind it waits, and with the same code goes on batch by batch
+ * from the batch that reaches the server's position. The server's checkpoint records a hash of the code that built
+ * its rows; a workbench with other code does not publish over it until it rebuilds or resets the projection (takes
+ * it over). The working copy records which code built its own rows (builtBy): rows of other code are not published.
  *
  * What the server refuses for good (a value its column cannot hold, a name too long for it, a table a view depends
- * on) stops publishing that projection, named, until new code, a rebuild or a reset, or a commit after a while;
- * a server that cannot be reached is tried again.
+ * on) stops publishing that projection, named, until new code, a rebuild or a reset, or a commit after a while; a
+ * server that cannot be reached is tried again.
  */
-
-/** How the server's copy of a projection stands, as a status line shows it. */
-export type { PublishedState }
 
 export interface PublisherOptions {
   pool: pg.Pool
@@ -49,9 +45,9 @@ export interface PublisherOptions {
   retryMs?: number
   /** After a refusal, a commit tries again once this long has passed (ms). */
   refusedRetryMs?: number
-  /** Rows per INSERT statement when publishing whole (tests make it small). */
+  /** Rows read and inserted at a time when publishing whole (tests make it small). */
   chunkRows?: number
-  /** Batches kept waiting to be published before the projection is published whole instead. */
+  /** Batches kept waiting to be published before they are merged into one. */
   maxQueue?: number
 }
 
@@ -397,7 +393,7 @@ export class ReadModelPublisher {
     const d = item.descriptor
     const signature = schemaSignature(d)
     if (this.builtBy(name) !== item.code) return 'elsewhere'
-    let serverPosition = batch.to
+    let serverPosition = 0
     const outcome = await this.transaction(async (client) => {
       const server = await this.serverCheckpoint(client, name)
       // Code loaded again meanwhile: the new code's item publishes.
@@ -431,11 +427,13 @@ export class ReadModelPublisher {
         await insertRows(client, sqlName, def, upserts, true)
       }
       await client.query('UPDATE projection_checkpoints SET position = $2, updated_at = $3 WHERE projection = $1', [name, batch.to, Date.now()])
+      serverPosition = batch.to
       return 'published' as const
     })
+    if (outcome === 'elsewhere') return outcome
     if (outcome === 'published') this.count(name, 'batches')
-    if (outcome === 'published') this.setState(name, item, { state: item.queue.length > 1 ? 'behind' : 'published', position: batch.to, error: null, publishedAt: Date.now() })
-    if (outcome === 'there') this.setState(name, item, { state: item.queue.length > 1 ? 'behind' : 'published', position: serverPosition, error: null, publishedAt: item.state.publishedAt })
+    const publishedAt = outcome === 'published' ? Date.now() : item.state.publishedAt
+    this.setState(name, item, { state: item.queue.length > 1 ? 'behind' : 'published', position: serverPosition, error: null, publishedAt })
     return outcome
   }
 
@@ -459,6 +457,7 @@ export class ReadModelPublisher {
     const signature = schemaSignature(d)
     const ours = Object.keys(d.tables).map((t) => sqlTableName(name, t))
     for (const table of ours) checkName(name, table)
+    let snapshotPosition = 0
     const outcome = await this.transaction(async (client) => {
       const server = await this.serverCheckpoint(client, name)
       // Code loaded again meanwhile: the new code's item publishes.
@@ -469,33 +468,43 @@ export class ReadModelPublisher {
       if (server && server.position > local.position) return { kind: 'wait' as const, server, sameCode }
       // Same code at the same position: the same rows (unless this copy was rebuilt or reset to take the server's over).
       if (server && sameCode && server.position === local.position && !takeOver) return { kind: 'same' as const, server }
-      // Read in one go (no commit on this thread can come between), so the rows and the checkpoint belong together.
-      const snapshot = this.options.db.transaction(() => {
+      // Read on a connection of its own, in one read transaction (the rows and the checkpoint belong together), a
+      // chunk at a time: commits here go on meanwhile, and a large read model is never held in memory whole.
+      const reader = new Database(this.options.db.name, { readonly: true, fileMustExist: true })
+      try {
+        reader.exec('BEGIN')
         // Rows of other code since the check above (a reload): not these.
-        if (this.builtBy(name) !== item.code) return null
-        const position = readCheckpoint(this.options.db, name)?.position ?? 0
-        const tables = Object.entries(d.tables).map(([table, def]) => ({ table, def, rows: this.options.db.prepare(`SELECT * FROM ${quote(sqlTableName(name, table))}`).all() as Row[] }))
-        return { position, tables }
-      })()
-      if (!snapshot) return { kind: 'superseded' as const }
-      // The copy went back meanwhile (a reset): the server's checkpoint is never moved back.
-      if (server && server.position > snapshot.position) return { kind: 'wait' as const, server, sameCode }
-      const previous = (server?.tables ?? []).filter((t) => t.startsWith(`rm_${name}_`))
-      for (const table of new Set([...previous, ...ours])) await client.query(`DROP TABLE IF EXISTS ${quote(table)}`)
-      for (const { table, def, rows } of snapshot.tables) {
-        const sqlName = sqlTableName(name, table)
-        const columns = Object.entries(def.columns).map(([c, type]) => `${quote(c)} ${PG_TYPES[type]}`)
-        await client.query(`CREATE TABLE ${quote(sqlName)} (${columns.join(', ')}, _position bigint, _stream text, PRIMARY KEY (${def.key.map(quote).join(', ')}))`)
-        for (const [i, cols] of (def.indexes ?? []).entries()) await client.query(`CREATE INDEX ${quote(indexName(sqlName, i))} ON ${quote(sqlName)} (${cols.map(quote).join(', ')})`)
-        const values = rows.map((r) => rowValues(name, table, def, r, r._position as number, r._stream as string))
-        await insertRows(client, quote(sqlName), def, values, false, this.options.chunkRows)
+        const built = reader.prepare<[string], { code: string }>('SELECT code FROM projection_builds WHERE projection = ?').get(name)
+        if (built?.code !== item.code) return { kind: 'superseded' as const }
+        const position = readCheckpoint(reader, name)?.position ?? 0
+        // The copy went back meanwhile (a reset): the server's checkpoint is never moved back.
+        if (server && server.position > position) return { kind: 'wait' as const, server, sameCode }
+        const previous = (server?.tables ?? []).filter((t) => t.startsWith(`rm_${name}_`))
+        for (const table of new Set([...previous, ...ours])) await client.query(`DROP TABLE IF EXISTS ${quote(table)}`)
+        for (const [table, def] of Object.entries(d.tables)) {
+          const sqlName = sqlTableName(name, table)
+          const columns = Object.entries(def.columns).map(([c, type]) => `${quote(c)} ${PG_TYPES[type]}`)
+          await client.query(`CREATE TABLE ${quote(sqlName)} (${columns.join(', ')}, _position bigint, _stream text, PRIMARY KEY (${def.key.map(quote).join(', ')}))`)
+          for (const [i, cols] of (def.indexes ?? []).entries()) await client.query(`CREATE INDEX ${quote(indexName(sqlName, i))} ON ${quote(sqlName)} (${cols.map(quote).join(', ')})`)
+          let chunk: unknown[][] = []
+          for (const r of reader.prepare(`SELECT * FROM ${quote(sqlName)}`).iterate() as IterableIterator<Row>) {
+            chunk.push(rowValues(name, table, def, r, r._position as number, r._stream as string))
+            if (chunk.length < (this.options.chunkRows ?? 5000)) continue
+            await insertRows(client, quote(sqlName), def, chunk, false)
+            chunk = []
+          }
+          await insertRows(client, quote(sqlName), def, chunk, false)
+        }
+        snapshotPosition = position
+      } finally {
+        reader.close()
       }
       await client.query(
         `INSERT INTO projection_checkpoints (projection, position, code, schema, tables, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (projection) DO UPDATE SET position = excluded.position, code = excluded.code, schema = excluded.schema, tables = excluded.tables, updated_at = excluded.updated_at`,
-        [name, snapshot.position, item.code, signature, ours, Date.now()]
+        [name, snapshotPosition, item.code, signature, ours, Date.now()]
       )
-      return { kind: 'published' as const, position: snapshot.position }
+      return { kind: 'published' as const, position: snapshotPosition }
     })
     if (outcome.kind === 'superseded') return 'wait'
     const current = item.generation === generation
@@ -514,10 +523,13 @@ export class ReadModelPublisher {
       item.takeOver = false
       item.queue = item.queue.filter((b) => b.to > position)
     }
-    // Behind the server with the same code: waiting, unless this copy reached the server's position meanwhile.
-    if (outcome.kind === 'wait' && !(current && item.queue.length === 0 && (readCheckpoint(this.options.db, name)?.position ?? 0) >= position)) {
-      this.setState(name, item, { state: 'waiting', position, error: null, publishedAt: item.state.publishedAt })
-      return 'wait'
+    if (outcome.kind === 'wait') {
+      // Behind the server with the same code: waiting, unless this copy reached the server's position meanwhile.
+      const reached = current && item.queue.length === 0 && (readCheckpoint(this.options.db, name)?.position ?? 0) >= position
+      if (!reached) {
+        this.setState(name, item, { state: 'waiting', position, error: null, publishedAt: item.state.publishedAt })
+        return 'wait'
+      }
     }
     this.setState(name, item, { state: item.queue.length ? 'behind' : 'published', position, error: null, publishedAt: Date.now() })
     return 'published'
@@ -549,9 +561,9 @@ function rowValues(projection: string, table: string, def: TableDef, row: Row, p
   return [...Object.entries(def.columns).map(([c, type]) => serverValue(projection, table, c, type, row[c], where)), position, stream]
 }
 
-async function insertRows(client: pg.PoolClient, sqlName: string, def: TableDef, rows: unknown[][], upsert: boolean, chunkRows?: number): Promise<void> {
+async function insertRows(client: pg.PoolClient, sqlName: string, def: TableDef, rows: unknown[][], upsert: boolean): Promise<void> {
   const columns = [...Object.keys(def.columns), '_position', '_stream']
-  const size = Math.min(chunkRows ?? Infinity, Math.floor(MAX_PARAMS / columns.length))
+  const size = Math.floor(MAX_PARAMS / columns.length)
   const conflict = upsert ? ` ON CONFLICT (${def.key.map(quote).join(', ')}) DO UPDATE SET ${columns.filter((c) => !def.key.includes(c)).map((c) => `${quote(c)} = excluded.${quote(c)}`).join(', ')}` : ''
   for (const chunk of chunks(rows, size)) {
     const params: unknown[] = []
