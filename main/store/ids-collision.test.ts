@@ -7,17 +7,20 @@ import { bytesToUuid, positionalIdBytes } from './uuid'
 
 // With the random part of made ids fixed, a given id can equal the id the store would make for a coming event:
 // the store must notice (the id index does not hold made ids) and give that event a plain UUIDv7 instead.
+function fixed(ids: Buffer | null): Buffer | null {
+  for (let o = 0; ids && o < ids.length; o += 17) {
+    ids[o + 11] &= 0xfc
+    ids.fill(0, o + 12, o + 16)
+  }
+  return ids
+}
+
 vi.mock('./uuid', async (importOriginal) => {
   const actual = await importOriginal<typeof import('./uuid')>()
   return {
     ...actual,
-    positionalIdBytes: (time: number, position: number) => {
-      const id = actual.positionalIdBytes(time, position)
-      if (!id) return null
-      id[11] &= 0xfc
-      id.fill(0, 12, 16)
-      return id
-    }
+    positionalIds: (time: number, firstPosition: number, count: number) => fixed(actual.positionalIds(time, firstPosition, count)),
+    positionalIdBytes: (time: number, position: number) => fixed(actual.positionalIds(time, position, 1))
   }
 })
 

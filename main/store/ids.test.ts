@@ -8,7 +8,7 @@ import type { NewEvent } from '../../shared/model/events'
 import { exportEvents, importEvents } from './ndjson'
 import { STORE_SCHEMA_VERSION } from './schema'
 import { SqliteEventStore, type SqliteStoreOptions } from './sqlite-store'
-import { MAX_ID_POSITION, bytesToUuid, positionOfId, positionalIdBytes, uuidToBytes, uuidv7Bytes } from './uuid'
+import { MAX_ID_POSITION, bytesToUuid, positionOfId, positionalIdBytes, positionalIds, uuidToBytes, uuidv7Bytes } from './uuid'
 
 // Ids the store makes carry the event's position and stay out of the id index (uuid.ts, positionalIdBytes).
 
@@ -55,6 +55,27 @@ describe('positional ids', () => {
     expect(positionalIdBytes(time, MAX_ID_POSITION + 1)).toBeNull()
     expect(positionalIdBytes(-1, 5)).toBeNull()
     expect(positionalIdBytes(2 ** 48, 5)).toBeNull()
+  })
+
+  it('made for a batch in one buffer: slot i is the id of position first + i, with random bits of its own', () => {
+    const time = 1_750_000_000_456
+    const first = 2 ** 22 - 2 // the positions cross from the low 22 bits into the high ones
+    const ids = positionalIds(time, first, 250)!
+    expect(ids).toHaveLength(17 * 250)
+    const randoms = new Set<string>()
+    for (let i = 0; i < 250; i++) {
+      const id = ids.subarray(17 * i, 17 * i + 17)
+      expect(id[16]).toBe(0)
+      expect(id.readUIntBE(0, 6)).toBe(time)
+      expect(positionOfId(id)).toBe(first + i)
+      expect(bytesToUuid(id)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      if (i > 0) expect(ids.compare(id, 0, 16, 17 * (i - 1), 17 * (i - 1) + 16)).toBeLessThan(0) // the one before sorts first
+      randoms.add(id.subarray(12, 16).toString('hex'))
+    }
+    expect(randoms.size).toBe(250)
+    expect(positionalIds(time, MAX_ID_POSITION - 1, 2)).not.toBeNull()
+    expect(positionalIds(time, MAX_ID_POSITION - 1, 3)).toBeNull()
+    expect(positionalIds(1.5, 1, 1)).toBeNull()
   })
 
   it('an event appended without an id gets one that carries its position and time, outside the id index', async () => {

@@ -3,13 +3,19 @@ import { createHash, randomFillSync } from 'node:crypto'
 const pool = Buffer.alloc(16 * 1024)
 let poolOffset = pool.length
 
-function randomBytes10(target: Buffer, offset: number) {
-  if (poolOffset + 10 > pool.length) {
-    randomFillSync(pool)
-    poolOffset = 0
+/** Fills target[offset, offset + length) with random bytes from a pool refilled 16 KiB at a time. */
+function randomInto(target: Buffer, offset: number, length: number) {
+  while (length > 0) {
+    if (poolOffset === pool.length) {
+      randomFillSync(pool)
+      poolOffset = 0
+    }
+    const n = Math.min(length, pool.length - poolOffset)
+    pool.copy(target, offset, poolOffset, poolOffset + n)
+    poolOffset += n
+    offset += n
+    length -= n
   }
-  pool.copy(target, offset, poolOffset, poolOffset + 10)
-  poolOffset += 10
 }
 
 /**
@@ -19,7 +25,7 @@ function randomBytes10(target: Buffer, offset: number) {
 export function uuidv7Bytes(now = Date.now()): Buffer {
   const bytes = Buffer.allocUnsafe(16)
   bytes.writeUIntBE(now, 0, 6)
-  randomBytes10(bytes, 6)
+  randomInto(bytes, 6, 10)
   bytes[6] = 0x70 | (bytes[6] & 0x0f)
   bytes[8] = 0x80 | (bytes[8] & 0x3f)
   return bytes
@@ -36,19 +42,39 @@ export const MAX_ID_POSITION = 2 ** 40 - 1
  * 16 bytes. Returns null when the time or the position does not fit.
  */
 export function positionalIdBytes(time: number, position: number): Buffer | null {
-  if (!(time >= 0 && time < 2 ** 48) || !(position >= 1 && position <= MAX_ID_POSITION) || !Number.isInteger(time)) return null
-  const bytes = Buffer.allocUnsafe(17)
-  bytes.writeUIntBE(time, 0, 6)
-  randomBytes10(bytes, 7)
-  const high = Math.floor(position / 2 ** 22) // 18 bits: the version nibble's 4, byte 7, the variant's 6
-  bytes[6] = 0x70 | (high >>> 14)
-  bytes[7] = (high >>> 6) & 0xff
-  bytes[8] = 0x80 | (high & 0x3f)
-  const low = position % 2 ** 22
-  bytes[9] = low >>> 14
-  bytes[10] = (low >>> 6) & 0xff
-  bytes[11] = ((low & 0x3f) << 2) | (bytes[11] & 0x03)
-  bytes[16] = 0
+  return positionalIds(time, position, 1)
+}
+
+/**
+ * The ids of `count` events at consecutive positions from `firstPosition`, one after the other in one buffer of
+ * 17 × count bytes (each as positionalIdBytes makes it), so a batch append makes one buffer, not one per event.
+ * Returns null when the time or a position does not fit.
+ */
+export function positionalIds(time: number, firstPosition: number, count: number): Buffer | null {
+  if (!(time >= 0 && time < 2 ** 48) || !Number.isInteger(time)) return null
+  if (!(firstPosition >= 1 && firstPosition + count - 1 <= MAX_ID_POSITION)) return null
+  const bytes = Buffer.allocUnsafe(17 * count)
+  randomInto(bytes, 0, bytes.length)
+  const t0 = Math.floor(time / 2 ** 32)
+  const t1 = time % 2 ** 32
+  for (let i = 0, o = 0; i < count; i++, o += 17) {
+    const position = firstPosition + i
+    bytes[o] = t0 >>> 8
+    bytes[o + 1] = t0 & 0xff
+    bytes[o + 2] = t1 >>> 24
+    bytes[o + 3] = (t1 >>> 16) & 0xff
+    bytes[o + 4] = (t1 >>> 8) & 0xff
+    bytes[o + 5] = t1 & 0xff
+    const high = Math.floor(position / 2 ** 22) // 18 bits: the version nibble's 4, byte 7, the variant's 6
+    bytes[o + 6] = 0x70 | (high >>> 14)
+    bytes[o + 7] = (high >>> 6) & 0xff
+    bytes[o + 8] = 0x80 | (high & 0x3f)
+    const low = position % 2 ** 22
+    bytes[o + 9] = low >>> 14
+    bytes[o + 10] = (low >>> 6) & 0xff
+    bytes[o + 11] = ((low & 0x3f) << 2) | (bytes[o + 11] & 0x03)
+    bytes[o + 16] = 0
+  }
   return bytes
 }
 
