@@ -351,22 +351,68 @@ describe.skipIf(!pgBinaries)('the read-model publisher', { timeout: 60_000 }, ()
     expect(await serverRows('counts')).toEqual(localRows(a, 'counts'))
   })
 
+  it('a whole copy keeps tables of the same layout, with the grants, views and indexes others made; another layout is made anew', async () => {
+    const a = copy()
+    a.commit(EVENTS.slice(0, 10))
+    await settle(a)
+    const role = `tally_reader_${process.pid}`
+    const privileged = async () => (await store.pool.query('SELECT has_table_privilege($1, $2, $3) AS ok', [role, 'rm_tally_counts', 'SELECT'])).rows[0].ok as boolean
+    await store.pool.query(`CREATE ROLE ${role} NOLOGIN`)
+    try {
+      await store.pool.query(`GRANT SELECT ON rm_tally_counts TO ${role}`)
+      await store.pool.query('CREATE VIEW tally_view AS SELECT k, n FROM rm_tally_counts')
+      await store.pool.query('CREATE INDEX tally_by_stream ON rm_tally_counts (_stream)')
+      const copies = a.publisher.state('tally')!.wholeCopies
+      a.commit(EVENTS.slice(10, 20))
+      a.publisher.replaced('tally', true)
+      await settle(a)
+      expect(a.publisher.state('tally')).toMatchObject({ state: 'published', position: 20, wholeCopies: copies + 1 })
+      expect(await serverRows('counts')).toEqual(localRows(a, 'counts'))
+      expect(await serverRows('pairs')).toEqual(localRows(a, 'pairs'))
+      expect(await privileged()).toBe(true)
+      const viewed = (await store.pool.query('SELECT k, n FROM tally_view ORDER BY k')).rows
+      expect(viewed).toEqual(localRows(a, 'counts').map((r) => ({ k: r.k, n: r.n })).sort((x, y) => String(x.k).localeCompare(String(y.k))))
+      expect((await store.pool.query("SELECT 1 FROM pg_indexes WHERE indexname = 'tally_by_stream'")).rowCount).toBe(1)
+
+      // Another layout (a column more): the table is made anew, which the view refuses, named.
+      const wider = projectionDescriptor.parse({ ...descriptor, tables: { ...descriptor.tables, counts: { ...descriptor.tables.counts, columns: { ...descriptor.tables.counts.columns, extra: 'text' } } } })
+      a.publisher.setProjections([{ descriptor: wider, code: 'code-1' }])
+      a.publisher.replaced('tally', true)
+      await settle(a)
+      expect(a.publisher.state('tally')).toMatchObject({ state: 'refused' })
+      expect(a.publisher.state('tally')?.error).toContain('tally_view')
+      await store.pool.query('DROP VIEW tally_view')
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      a.commit(EVENTS.slice(20, 22))
+      await settle(a)
+      expect(a.publisher.state('tally')).toMatchObject({ state: 'published', position: 22 })
+      const columns = (await store.pool.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'rm_tally_counts'")).rows.map((r) => r.column_name as string)
+      expect(columns).toContain('extra')
+      expect(await privileged()).toBe(false)
+    } finally {
+      await store.pool.query('DROP VIEW IF EXISTS tally_view')
+      await store.pool.query(`DROP OWNED BY ${role}`)
+      await store.pool.query(`DROP ROLE ${role}`)
+    }
+  })
+
   it('stops on what the server refuses for good, says what, and tries again on a commit a while later', async () => {
     const a = copy()
     a.commit(EVENTS.slice(0, 10))
     await settle(a)
-    // A service's view on the table: the whole copy cannot drop the table.
-    await store.pool.query('CREATE VIEW tally_view AS SELECT k FROM rm_tally_counts')
+    // A column a service added to the table, required and without a default: the whole copy's rows cannot go in.
+    await store.pool.query("ALTER TABLE rm_tally_counts ADD COLUMN note text NOT NULL DEFAULT 'x'")
+    await store.pool.query('ALTER TABLE rm_tally_counts ALTER COLUMN note DROP DEFAULT')
     try {
       a.publisher.replaced('tally', true)
       await settle(a)
       expect(a.publisher.state('tally')).toMatchObject({ state: 'refused', failures: 1 })
-      expect(a.publisher.state('tally')?.error).toContain('depend')
+      expect(a.publisher.state('tally')?.error).toContain('"note"')
       // Not tried again by itself (an unreachable server would be, after retryMs).
       await new Promise((resolve) => setTimeout(resolve, 100))
       expect(a.publisher.state('tally')?.failures).toBe(1)
     } finally {
-      await store.pool.query('DROP VIEW tally_view')
+      await store.pool.query('ALTER TABLE rm_tally_counts DROP COLUMN note')
     }
     await new Promise((resolve) => setTimeout(resolve, 300))
     a.commit(EVENTS.slice(10, 12))

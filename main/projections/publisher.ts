@@ -18,16 +18,17 @@ import { encodeValue, quote, readCheckpoint, schemaSignature, sqlTableName, type
  * the batch's start to before its end (another workbench with the same code published part of it); a batch the
  * server already holds is skipped. Every event's effect is on the server once, whoever publishes.
  *
- * Anything else is published whole — the tables, rows and checkpoint replaced in one transaction: the server lacks
- * events before a batch, or this workbench rebuilt, reset, promoted a shadow or caught up in a job. A whole copy
- * never moves the server's checkpoint back: a copy behind it waits, and with the same code goes on batch by batch
- * from the batch that reaches the server's position. The server's checkpoint records a hash of the code that built
+ * Anything else is published whole — the tables' rows and the checkpoint replaced in one transaction (tables of the
+ * same layout are emptied and kept, with what others made on them; tables of another layout are made anew): the
+ * server lacks events before a batch, or this workbench rebuilt, reset, promoted a shadow or caught up in a job. A
+ * whole copy never moves the server's checkpoint back: a copy behind it waits, and with the same code goes on batch
+ * by batch from the batch that reaches the server's position. The server's checkpoint records a hash of the code that built
  * its rows; a workbench with other code does not publish over it until it rebuilds or resets the projection (takes
  * it over). The working copy records which code built its own rows (builtBy): rows of other code are not published.
  *
- * What the server refuses for good (a value its column cannot hold, a name too long for it, a table a view depends
- * on) stops publishing that projection, named, until new code, a rebuild or a reset, or a commit after a while; a
- * server that cannot be reached is tried again.
+ * What the server refuses for good (a value its column cannot hold, a name too long for it, a table of a changed
+ * layout that a view depends on) stops publishing that projection, named, until new code, a rebuild or a reset, or
+ * a commit after a while; a server that cannot be reached is tried again.
  */
 
 export interface PublisherOptions {
@@ -312,7 +313,9 @@ export class ReadModelPublisher {
       item.retryMs = this.options.retryMs ?? 1000
     } catch (error) {
       this.count(name, 'failures')
-      const message = error instanceof Error ? error.message : String(error)
+      // The server's detail names what it is about (the view that depends on a table, the row that failed).
+      const detail = (error as { detail?: unknown }).detail
+      const message = (error instanceof Error ? error.message : String(error)) + (typeof detail === 'string' && detail ? ` (${detail})` : '')
       if (!(error instanceof Refusal) && transient(error)) {
         // Whatever part was not published is published whole next time.
         item.generation++
@@ -479,13 +482,20 @@ export class ReadModelPublisher {
         const position = readCheckpoint(reader, name)?.position ?? 0
         // The copy went back meanwhile (a reset): the server's checkpoint is never moved back.
         if (server && server.position > position) return { kind: 'wait' as const, server, sameCode }
+        // Tables of the same layout are emptied, not dropped: grants, views and indexes that others made on them
+        // stay. Tables of another layout are dropped and made anew (a view on one refuses that, named).
+        const keep = server?.schema === signature
         const previous = (server?.tables ?? []).filter((t) => t.startsWith(`rm_${name}_`))
-        for (const table of new Set([...previous, ...ours])) await client.query(`DROP TABLE IF EXISTS ${quote(table)}`)
+        const drop = keep ? previous.filter((t) => !ours.includes(t)) : [...new Set([...previous, ...ours])]
+        for (const table of drop) await client.query(`DROP TABLE IF EXISTS ${quote(table)}`)
         for (const [table, def] of Object.entries(d.tables)) {
           const sqlName = sqlTableName(name, table)
           const columns = Object.entries(def.columns).map(([c, type]) => `${quote(c)} ${PG_TYPES[type]}`)
-          await client.query(`CREATE TABLE ${quote(sqlName)} (${columns.join(', ')}, _position bigint, _stream text, PRIMARY KEY (${def.key.map(quote).join(', ')}))`)
-          for (const [i, cols] of (def.indexes ?? []).entries()) await client.query(`CREATE INDEX ${quote(indexName(sqlName, i))} ON ${quote(sqlName)} (${cols.map(quote).join(', ')})`)
+          await client.query(`CREATE TABLE IF NOT EXISTS ${quote(sqlName)} (${columns.join(', ')}, _position bigint, _stream text, PRIMARY KEY (${def.key.map(quote).join(', ')}))`)
+          for (const [i, cols] of (def.indexes ?? []).entries()) {
+            await client.query(`CREATE INDEX IF NOT EXISTS ${quote(indexName(sqlName, i))} ON ${quote(sqlName)} (${cols.map(quote).join(', ')})`)
+          }
+          if (keep) await client.query(`TRUNCATE ${quote(sqlName)}`)
           let chunk: unknown[][] = []
           for (const r of reader.prepare(`SELECT * FROM ${quote(sqlName)}`).iterate() as IterableIterator<Row>) {
             chunk.push(rowValues(name, table, def, r, r._position as number, r._stream as string))
