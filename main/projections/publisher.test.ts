@@ -190,6 +190,31 @@ describe.skipIf(!pgBinaries)('the read-model publisher', { timeout: 60_000 }, ()
     expect(a.publisher.state('tally')).toMatchObject({ state: 'published', position: 40, error: null, wholeCopies: 1, batches: 6, failures: 0 })
   })
 
+  it('writes a number in a text column as JavaScript prints it: the copy, a batch and a whole copy hold the same text', async () => {
+    const a = copy()
+    await settle(a)
+    const counts = new TableAccess(a.db, descriptor.tables.counts, 'rm_tally_counts')
+    const k = 0.1 + 0.2 // SQLite would print it as 0.3
+    const row: Row = { k, n: 1, last: null }
+    a.db.transaction(() => {
+      counts.upsert(row, 1, 's-1')
+      writeCheckpoint(a.db, { projection: 'tally', position: 1, status: 'running', error: null, schema: schemaSignature(descriptor) })
+    })()
+    a.publisher.committed('tally', { from: 0, to: 1, writes: [['counts', JSON.stringify([k]), row, 1, 's-1']] })
+    await settle(a)
+    expect(a.publisher.state('tally')).toMatchObject({ state: 'published', position: 1, batches: 1 })
+    expect(localRows(a, 'counts').map((r) => r.k)).toEqual(['0.30000000000000004'])
+    expect(await serverRows('counts')).toEqual(localRows(a, 'counts'))
+    // The key finds its row, given as the number it was written with.
+    expect(counts.get([k])).toMatchObject({ k: '0.30000000000000004', n: 1 })
+    a.publisher.replaced('tally', true)
+    await settle(a)
+    expect(a.publisher.state('tally')).toMatchObject({ state: 'published', wholeCopies: 2 })
+    expect(await serverRows('counts')).toEqual(localRows(a, 'counts'))
+    counts.delete([k])
+    expect(localRows(a, 'counts')).toEqual([])
+  })
+
   it('counts every event once when two copies publish the same events in batches of different sizes', async () => {
     const a = copy()
     const b = copy()
