@@ -99,6 +99,17 @@ export function codeHash(descriptor: ProjectionDescriptor, source: string, upcas
 /** What the server refuses for good: publishing it again fails again until the projection's code changes. */
 class Refusal extends Error {}
 
+let textCast: Database.Statement<[number], string> | null = null
+
+/**
+ * A number as the working copy's text column holds it: SQLite prints it (7 as 7.0, 0.1 + 0.2 as 0.3), so a published
+ * batch holds the same text as the copy and as a whole copy, which reads it from there.
+ */
+function sqliteText(value: number): string {
+  textCast ??= new Database(':memory:').prepare<[number], string>('SELECT CAST(? AS TEXT)').pluck()
+  return textCast.get(value)!
+}
+
 /** A value as the working copy stores it, checked and turned into what the server's column takes. */
 function serverValue(projection: string, table: string, column: string, type: string, value: unknown, where: string): unknown {
   if (value === null || value === undefined) return null
@@ -113,7 +124,7 @@ function serverValue(projection: string, table: string, column: string, type: st
     if (typeof value === 'number') return Number.isNaN(value) ? null : value
     throw bad('a number')
   }
-  const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'bigint' ? String(value) : null
+  const text = typeof value === 'string' ? value : typeof value === 'number' ? sqliteText(value) : typeof value === 'bigint' ? String(value) : null
   if (text === null) throw bad(type === 'json' ? 'JSON text' : 'text')
   // SQLite keeps NUL characters; PostgreSQL text and jsonb cannot hold them.
   if (text.includes('\0') || (type === 'json' && JSON_NUL.test(text))) throw bad('storable: it holds a NUL character')
@@ -314,8 +325,8 @@ export class ReadModelPublisher {
     } catch (error) {
       this.count(name, 'failures')
       // The server's detail names what it is about (the view that depends on a table, the row that failed).
-      const detail = (error as { detail?: unknown }).detail
-      const message = (error instanceof Error ? error.message : String(error)) + (typeof detail === 'string' && detail ? ` (${detail})` : '')
+      const detail = error instanceof Error ? (error as { detail?: unknown }).detail : undefined
+      const message = (error instanceof Error ? error.message : String(error)) + (typeof detail === 'string' && detail ? ` (${detail.slice(0, 200)})` : '')
       if (!(error instanceof Refusal) && transient(error)) {
         // Whatever part was not published is published whole next time.
         item.generation++
@@ -482,16 +493,20 @@ export class ReadModelPublisher {
         const position = readCheckpoint(reader, name)?.position ?? 0
         // The copy went back meanwhile (a reset): the server's checkpoint is never moved back.
         if (server && server.position > position) return { kind: 'wait' as const, server, sameCode }
-        // Tables of the same layout are emptied, not dropped: grants, views and indexes that others made on them
-        // stay. Tables of another layout are dropped and made anew (a view on one refuses that, named).
-        const keep = server?.schema === signature
+        // Tables whose layout is as this code makes it are emptied, not dropped: grants, views and indexes that others
+        // made on them stay. Others (another layout, or changed by hand) are dropped and made anew (a view on one
+        // refuses that, named). Tables of this projection that this code does not have go.
+        const layoutKnown = server?.schema === signature
         const previous = (server?.tables ?? []).filter((t) => t.startsWith(`rm_${name}_`))
-        const drop = keep ? previous.filter((t) => !ours.includes(t)) : [...new Set([...previous, ...ours])]
-        for (const table of drop) await client.query(`DROP TABLE IF EXISTS ${quote(table)}`)
+        for (const table of previous.filter((t) => !ours.includes(t))) await client.query(`DROP TABLE IF EXISTS ${quote(table)}`)
         for (const [table, def] of Object.entries(d.tables)) {
           const sqlName = sqlTableName(name, table)
-          const columns = Object.entries(def.columns).map(([c, type]) => `${quote(c)} ${PG_TYPES[type]}`)
-          await client.query(`CREATE TABLE IF NOT EXISTS ${quote(sqlName)} (${columns.join(', ')}, _position bigint, _stream text, PRIMARY KEY (${def.key.map(quote).join(', ')}))`)
+          const keep = layoutKnown && (await serverLayout(client, sqlName)) === wantedLayout(def)
+          if (!keep) {
+            const columns = Object.entries(def.columns).map(([c, type]) => `${quote(c)} ${PG_TYPES[type]}`)
+            await client.query(`DROP TABLE IF EXISTS ${quote(sqlName)}`)
+            await client.query(`CREATE TABLE ${quote(sqlName)} (${columns.join(', ')}, _position bigint, _stream text, PRIMARY KEY (${def.key.map(quote).join(', ')}))`)
+          }
           for (const [i, cols] of (def.indexes ?? []).entries()) {
             await client.query(`CREATE INDEX IF NOT EXISTS ${quote(indexName(sqlName, i))} ON ${quote(sqlName)} (${cols.map(quote).join(', ')})`)
           }
@@ -544,6 +559,28 @@ export class ReadModelPublisher {
     this.setState(name, item, { state: item.queue.length ? 'behind' : 'published', position, error: null, publishedAt: Date.now() })
     return 'published'
   }
+}
+
+/** A table's layout as the server has it (kind, columns with type and NOT NULL, primary key); null: no such table. */
+async function serverLayout(client: pg.PoolClient, sqlName: string): Promise<string | null> {
+  const { rows } = await client.query<{ relkind: string; columns: unknown; key: unknown }>(
+    `SELECT c.relkind,
+       (SELECT json_agg(json_build_array(a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull) ORDER BY a.attnum)
+          FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns,
+       (SELECT json_agg(a.attname ORDER BY k.n)
+          FROM pg_index i CROSS JOIN unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
+          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+          WHERE i.indrelid = c.oid AND i.indisprimary) AS key
+     FROM pg_class c WHERE c.oid = to_regclass($1)`,
+    [quote(sqlName)]
+  )
+  return rows.length ? JSON.stringify([rows[0].relkind, rows[0].columns, rows[0].key]) : null
+}
+
+/** The layout a table of this definition has when the publisher makes it (serverLayout's form). */
+function wantedLayout(def: TableDef): string {
+  const columns = Object.entries(def.columns).map(([c, type]) => [c, PG_TYPES[type], def.key.includes(c)])
+  return JSON.stringify(['r', [...columns, ['_position', 'bigint', false], ['_stream', 'text', false]], def.key])
 }
 
 /** Consecutive batches as one: from the first's start to the last's end, the last write of each row. */

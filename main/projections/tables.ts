@@ -102,9 +102,6 @@ export function encodeValue(type: string, value: unknown): unknown {
   if (type === 'json') return JSON.stringify(value)
   if (typeof value === 'boolean') return value ? 1 : 0
   if (typeof value === 'object') return JSON.stringify(value)
-  // A number in a text column is written as JavaScript prints it (SQLite would print a real with 15 digits), so the
-  // working copy, a published batch and a whole copy hold the same text.
-  if (type === 'text' && (typeof value === 'number' || typeof value === 'bigint')) return String(value)
   return value
 }
 
@@ -140,22 +137,17 @@ export class TableAccess {
     this.getStmt = db.prepare(`SELECT * FROM ${full} WHERE ${keyWhere}`)
   }
 
-  /** Key values as upsert stores them, so a key finds its row whatever type its values came in. */
-  private encodeKey(keyValues: unknown[]): unknown[] {
-    return keyValues.map((v, i) => encodeValue(this.def.columns[this.def.key[i]], v))
-  }
-
   upsert(row: Row, position: number, stream: string): void {
     const values = this.columns.map((c) => encodeValue(this.def.columns[c], row[c]))
     this.upsertStmt.run(...values, position, stream)
   }
 
   delete(keyValues: unknown[]): void {
-    this.deleteStmt.run(...this.encodeKey(keyValues))
+    this.deleteStmt.run(...keyValues)
   }
 
   get(keyValues: unknown[]): Row | null {
-    const row = this.getStmt.get(...this.encodeKey(keyValues))
+    const row = this.getStmt.get(...keyValues)
     return row ? decodeRow(this.def, row) : null
   }
 }
