@@ -87,6 +87,8 @@ export class ProjectionManager {
   private readonly publisher: ReadModelPublisher | null
   /** The code hash of each projection's last job. */
   private readonly jobCodes = new Map<string, string>()
+  /** Projections whose shadow tables are being swapped in: no runner or inline append touches them meanwhile. */
+  private readonly promoting = new Set<string>()
 
   constructor(private readonly options: ProjectionManagerOptions) {
     this.emitter.setMaxListeners(0)
@@ -274,7 +276,7 @@ export class ProjectionManager {
     try {
       do {
         e.again = false
-        while (!this.closed && !this.holding && !e.paused && !e.fault && !e.job && !e.inlineBusy && this.entries.get(name) === e) {
+        while (!this.closed && !this.holding && !e.paused && !e.fault && !e.job && !e.inlineBusy && !this.promoting.has(name) && this.entries.get(name) === e) {
           if (!e.catchUpHere && e.engine.position() + (this.options.catchUpInJobAbove ?? 20_000) < this.options.store.head()) {
             this.startCatchUp(e)
             break
@@ -323,7 +325,7 @@ export class ProjectionManager {
   }
 
   private inlineEntries(): Entry[] {
-    return [...this.entries.values()].filter((e) => e.descriptor.lifecycle === 'inline' && !e.paused && !e.fault && !e.job)
+    return [...this.entries.values()].filter((e) => e.descriptor.lifecycle === 'inline' && !e.paused && !e.fault && !e.job && !this.promoting.has(e.descriptor.name))
   }
 
   private async appendInline(input: AppendInput): Promise<AppendResult> {
@@ -636,11 +638,11 @@ export class ProjectionManager {
   async shadowPromote(name: string): Promise<ProjectionStatus> {
     const e = this.entry(name)
     this.assertNoJob(e)
-    // Wait for a batch in flight, then keep the runner away while the tables change.
-    const paused = e.paused
-    e.paused = true
-    while (e.pumping) await new Promise((resolve) => setTimeout(resolve, 5))
+    // Keep the runner away while the tables change (the projection's, whichever entry is current: the code may be
+    // loaded again meanwhile), after the batch in flight.
+    this.promoting.add(name)
     try {
+      while (this.entries.get(name)?.pumping) await new Promise((resolve) => setTimeout(resolve, 5))
       for (;;) {
         try {
           promoteShadow(this.options.store.db, e.descriptor, (fn) => this.options.store.writeTransaction(fn))
@@ -651,12 +653,13 @@ export class ProjectionManager {
           await new Promise((resolve) => setTimeout(resolve, 10))
         }
       }
-      e.fault = null
-      e.engine = this.engineFor(e.descriptor)
+      const current = this.entries.get(name) ?? e
+      current.fault = null
+      current.engine = this.engineFor(current.descriptor)
       // The shadow's rows, built by the code its run had.
       this.publisher?.replaced(name, true, this.publisher.builtBy(checkpointName(name, true)) ?? MIXED)
     } finally {
-      e.paused = paused
+      this.promoting.delete(name)
     }
     void this.pump(name)
     return this.status(name)

@@ -122,6 +122,22 @@ describe('projections in a workspace', () => {
     await manager.rebuild('orders')
   })
 
+  it('promotes a shadow while a batch is in flight and the code is loaded again, and runs on after it', async () => {
+    await manager.idle()
+    await manager.shadowStart('orders')
+    const files = await manager.describeFiles(['projections/orders.ts'])
+    const pumping = () => (manager as unknown as { entries: Map<string, { pumping: boolean }> }).entries.get('orders')!.pumping
+    // An append sets the runner going; the promotion waits for its batch, and the code is loaded meanwhile.
+    await seed(workspace.store, 90, 92)
+    expect(pumping()).toBe(true)
+    const promoted = manager.shadowPromote('orders')
+    manager.setProjections(files)
+    expect((await promoted).state).not.toBe('paused')
+    await seed(workspace.store, 92, 94)
+    await manager.idle()
+    expect(manager.status('orders')).toMatchObject({ state: 'caught-up', position: workspace.store.head(), job: null })
+  })
+
   it('holds a rebuild between two batches while paused, and finishes it when resumed', async () => {
     const rebuilt = manager.rebuild('orders')
     const paused = manager.pause('orders')
