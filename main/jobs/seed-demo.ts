@@ -19,14 +19,16 @@ export async function seedDemo(task: { dbFile: string; dir: string; prelude: str
   const store = new SqliteEventStore(task.dbFile, { now: () => now })
   const context = new SandboxContext(task.prelude, progress.watch)
   try {
-    const files = [...listDefinitionFiles(task.dir).map((f) => [f.path, f.source] as const), ...Object.entries(task.historyFiles)]
-    const handles = loadDeciders(context, files, { strict: true })
+    const files = listDefinitionFiles(task.dir).map((f) => [f.path, f.source] as const)
+    const current = loadDeciders(context, files, { strict: true })
     const runner = inThreadRunner(context)
-    const current = handles.filter((h) => !h.file.startsWith('history/'))
     const buses = new Map<string, CommandBus>([['current', new CommandBus(store, runner, current)]])
-    for (const old of handles.filter((h) => h.file.startsWith('history/'))) {
-      const name = old.file.replace(/^history\//, '').replace(/\.ts$/, '')
-      buses.set(name, new CommandBus(store, runner, [...current.filter((h) => h.name !== old.name), old]))
+    // A decider of the past runs in a context of its own, without today's upcasters: it reads its stream's events
+    // as they are stored, as it did when it ran (the carts decider of v1 knows prices as units, not cents).
+    const past = new SandboxContext(task.prelude, progress.watch)
+    const pastRunner = inThreadRunner(past)
+    for (const old of loadDeciders(past, Object.entries(task.historyFiles), { strict: true })) {
+      buses.set(old.file.replace(/^history\//, '').replace(/\.ts$/, ''), new CommandBus(store, pastRunner, [old]))
     }
     const send: SendCommand = async (decider, command, data, metadata, options) => {
       const bus = buses.get(options?.deciderOverride ?? 'current')

@@ -30,6 +30,16 @@ describe('the demo workspace', () => {
       const stats = await client.store.stats()
       expect(stats.events).toBeGreaterThan(2500)
       expect(stats.eventTypes.map((t) => t.type)).toContain('ItemAdded')
+      // Checkouts priced in whole cents, also those the carts decider of v1 made (it reads its events as stored).
+      const checkouts = (await client.store.readAll({ filter: { types: ['CartCheckedOut'] }, limit: 1000 })).events
+      const added = (await client.store.readAll({ filter: { types: ['ItemAdded'] }, limit: 1000 })).events
+      const firstV2 = Math.min(...added.filter((e) => e.schemaVersion === 2).map((e) => e.recordedAt))
+      expect(checkouts.some((e) => e.recordedAt < firstV2)).toBe(true)
+      for (const e of checkouts) {
+        const lines = e.data.lines as Array<{ quantity: number; priceCents: unknown }>
+        expect(lines.every((l) => Number.isInteger(l.priceCents))).toBe(true)
+        expect(e.data.totalCents).toBe(lines.reduce((sum, l) => sum + l.quantity * (l.priceCents as number), 0))
+      }
       // The log is the same every time: the seed fixes it.
       const first = (await client.store.readAll({ limit: 50 })).events.map((e) => [e.streamId, e.type, e.data])
       expect(first.length).toBe(50)

@@ -73,6 +73,18 @@ describe('the demo log generator', () => {
     expect(v2.some((e) => v1Carts.has(e.streamId))).toBe(true)
   })
 
+  it('prices every checkout in whole cents, before the carts release and after it', () => {
+    const checkouts = events.filter((e) => e.type === 'CartCheckedOut')
+    const before = checkouts.filter((e) => Date.parse(e.recordedAt) < first.summary.cartsV2From)
+    expect(before.length).toBeGreaterThan(0)
+    expect(checkouts.length).toBeGreaterThan(before.length)
+    for (const e of checkouts) {
+      const lines = e.data.lines as Array<{ quantity: number; priceCents: unknown }>
+      expect(lines.every((l) => Number.isInteger(l.priceCents) && (l.priceCents as number) > 0)).toBe(true)
+      expect(e.data.totalCents).toBe(lines.reduce((sum, l) => sum + l.quantity * (l.priceCents as number), 0))
+    }
+  })
+
   it('compensates orders: releases stock, refunds, cancels', () => {
     const types = new Set(events.map((e) => e.type))
     for (const type of ['StockReleased', 'PaymentRefunded', 'OrderCancelled', 'PaymentDeclined']) expect(types, type).toContain(type)
