@@ -52,6 +52,12 @@ describe('the demo workspace', () => {
       expect(orders.rows).toHaveLength(5)
       expect(orders.total).toBeGreaterThan(50)
       expect(orders.lag.lagEvents).toBe(0)
+      // A named query with an input: the days from a date on.
+      const days = (await client.projections.page({ projection: 'revenue_per_day', table: 'days', limit: 1000 })).rows.map((r) => r.day as string)
+      const from = days[Math.floor(days.length / 2)]
+      const range = await client.projections.runQuery({ projection: 'revenue_per_day', query: 'range', input: { from } })
+      expect(range.rows.map((r) => r.day)).toEqual(days.filter((d) => d >= from))
+      expect(range.rows.length).toBeLessThan(days.length)
       // inventory_levels is inline: a command's stock movement is in the table when the command returns.
       expect(projections.find((p) => p.name === 'inventory_levels')?.lifecycle).toBe('inline')
       const level = async () => (await client.projections.page({ projection: 'inventory_levels', table: 'levels', where: { sku: 'beans-kenya-250g' }, limit: 1 })).rows[0]

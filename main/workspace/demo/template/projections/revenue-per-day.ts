@@ -23,7 +23,8 @@ export default defineProjection({
   queries: {
     range: {
       input: z.object({ from: z.string().regex(/^\d{4}-\d{2}-\d{2}$/) }),
-      run: (_input: { from: string }, q) => q.table('days', { orderBy: 'day' })
+      description: 'The days from a date (YYYY-MM-DD) on, oldest first.',
+      run: (input: { from: string }, q) => q.table('days', { where: { day: { gte: input.from } }, orderBy: 'day' })
     }
   }
 })
