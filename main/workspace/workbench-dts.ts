@@ -167,8 +167,13 @@ declare module 'workbench' {
     get<N extends keyof T & string>(table: N, key: Key): { [K in keyof T[N]['columns']]: ColumnValue<T[N]['columns'][K]> } | undefined
     query<N extends keyof T & string>(table: N, options?: { where?: RowOf<T[N]['columns']>; index?: string[]; limit?: number }): Array<{ [K in keyof T[N]['columns']]: ColumnValue<T[N]['columns'][K]> }>
   }
+  /** A named query's condition on one column: a value (equal), null (no value), or comparisons that all hold. */
+  export type ColumnFilter<V> = V | null | { eq?: V; ne?: V; gt?: V; gte?: V; lt?: V; lte?: V; contains?: string; in?: V[] }
   export interface QueryPlanner<T extends Record<string, TableConfig<any>>> {
-    table<N extends keyof T & string>(name: N, options?: { where?: RowOf<T[N]['columns']>; orderBy?: keyof T[N]['columns'] & string; direction?: 'asc' | 'desc' }): unknown
+    table<N extends keyof T & string>(
+      name: N,
+      options?: { where?: { [K in keyof T[N]['columns']]?: ColumnFilter<ColumnValue<T[N]['columns'][K]>> }; orderBy?: keyof T[N]['columns'] & string; direction?: 'asc' | 'desc' }
+    ): unknown
   }
   export interface ProjectionConfig<T extends Record<string, TableConfig<any>>, Q extends Record<string, z.ZodType<any, any>>> {
     name: string
