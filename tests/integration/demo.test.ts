@@ -24,6 +24,10 @@ describe('the demo workspace', () => {
       const state = await client.workspace.state()
       expect(state).toMatchObject({ name: 'Demo shop', demo: true, trusted: true })
       expect(state.definitions.filter((d) => d.kind === 'decider').map((d) => d.name).sort()).toEqual(['carts', 'inventory', 'orders', 'payments', 'shipping'])
+      // Id fields say what to type: the number in the stream id.
+      const carts = (await client.commands.deciders()).find((d) => d.name === 'carts')!
+      const addItem = carts.commands.find((c) => c.name === 'AddItem')!.schema as { properties: Record<string, { description?: string }> }
+      expect(addItem.properties.cartId.description).toBe('The number in the stream id: 1027 for cart-1027')
       await workbench.jobs.idle()
       const [seed] = await client.jobs.list()
       expect(seed).toMatchObject({ kind: 'seed', state: 'succeeded' })

@@ -2,16 +2,19 @@ import { defineDecider, reject, z } from 'workbench'
 
 // A shopper's cart: items come and go until checkout hands the lines to an order.
 
+// The cart's number: the stream is cart-<cartId>.
+const cartId = z.string().min(1).describe('The number in the stream id: 1027 for cart-1027')
+
 const commands = {
-  OpenCart: z.object({ cartId: z.string().min(1), customerId: z.string().min(1) }),
+  OpenCart: z.object({ cartId, customerId: z.string().min(1) }),
   AddItem: z.object({
-    cartId: z.string().min(1),
+    cartId,
     sku: z.string().min(1),
     quantity: z.number().int().positive().max(99),
     priceCents: z.number().int().positive()
   }),
-  RemoveItem: z.object({ cartId: z.string().min(1), sku: z.string().min(1) }),
-  CheckOut: z.object({ cartId: z.string().min(1), orderId: z.string().min(1) })
+  RemoveItem: z.object({ cartId, sku: z.string().min(1) }),
+  CheckOut: z.object({ cartId, orderId: z.string().min(1) })
 }
 
 // A command as decide receives it: its name, its validated data, and metadata.

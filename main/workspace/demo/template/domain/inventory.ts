@@ -2,8 +2,8 @@ import { defineDecider, reject, z } from 'workbench'
 
 // Stock of one product: what is on the shelf, and how much of it open orders have set aside.
 
-const sku = z.string().min(1)
-const orderId = z.string().min(1)
+const sku = z.string().min(1).describe('The product: beans-kenya-250g is stream inventory-beans-kenya-250g')
+const orderId = z.string().min(1).describe('The order the stock is for: 2722 for order-2722')
 
 const commands = {
   ReceiveStock: z.object({ sku, quantity: z.number().int().positive(), purchaseOrder: z.string().min(1) }),

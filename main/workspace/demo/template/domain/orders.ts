@@ -4,18 +4,21 @@ import { defineDecider, reject, z } from 'workbench'
 
 const line = z.object({ sku: z.string().min(1), quantity: z.number().int().positive(), priceCents: z.number().int().positive() })
 
+// The order's number: the stream is order-<orderId>.
+const orderId = z.string().min(1).describe('The number in the stream id: 2722 for order-2722')
+
 const commands = {
   PlaceOrder: z.object({
-    orderId: z.string().min(1),
+    orderId,
     cartId: z.string().min(1),
     customerId: z.string().min(1),
     country: z.string().length(2),
     lines: z.array(line).min(1)
   }),
-  MarkOrderPaid: z.object({ orderId: z.string().min(1), amountCents: z.number().int().positive() }),
-  ShipOrder: z.object({ orderId: z.string().min(1), carrier: z.string().min(1), trackingNumber: z.string().min(1) }),
+  MarkOrderPaid: z.object({ orderId, amountCents: z.number().int().positive() }),
+  ShipOrder: z.object({ orderId, carrier: z.string().min(1), trackingNumber: z.string().min(1) }),
   CancelOrder: z.object({
-    orderId: z.string().min(1),
+    orderId,
     reason: z.enum(['out-of-stock', 'payment-refused', 'payment-declined', 'undeliverable', 'customer-request'])
   })
 }

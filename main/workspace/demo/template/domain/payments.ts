@@ -5,7 +5,7 @@ import { defineDecider, reject, z } from 'workbench'
 /** Charges above €2,000.00 need a manual fraud review, so the shop refuses them outright. */
 const LIMIT_CENTS = 200_000
 
-const orderId = z.string().min(1)
+const orderId = z.string().min(1).describe('The order\'s number: 2722 for order-2722 (this stream: payment-2722)')
 
 const commands = {
   ChargePayment: z.object({ orderId, customerId: z.string().min(1), amountCents: z.number().int().positive() }),

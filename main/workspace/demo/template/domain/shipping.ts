@@ -5,7 +5,7 @@ import { defineDecider, reject, z } from 'workbench'
 /** The carriers we have contracts with cover these countries only. */
 const DESTINATIONS = ['AT', 'BE', 'DE', 'DK', 'ES', 'FR', 'GB', 'IE', 'IT', 'NL', 'PT', 'SE']
 
-const orderId = z.string().min(1)
+const orderId = z.string().min(1).describe('The order\'s number: 2722 for order-2722 (this stream: shipment-2722)')
 
 const commands = {
   CreateShipment: z.object({ orderId, country: z.string().length(2), carrier: z.string().min(1), trackingNumber: z.string().min(1) }),
