@@ -180,6 +180,24 @@ test('an edited projection is saved, run into shadow tables, its diff shown and 
   expect(errors).toEqual([])
 })
 
+test('a projection file changed on disk starts a shadow run, as a save in the app does', async ({ page }) => {
+  const path = 'projections/revenue-per-day.ts'
+  const original = keep(path)
+  await open(page, '#/projections')
+  await caughtUp(page, 'revenue_per_day')
+  // Another editor changes the file (a comment: the same rows).
+  writeFileSync(workspaceFile(path), `${original}\n// Changed in another editor.\n`)
+  await expect(page.getByTestId('projection-detail-revenue_per_day')).toBeVisible({ timeout: 30_000 })
+  const pane = page.getByTestId('shadow-pane')
+  await expect(pane).toHaveAttribute('data-phase', 'ready', { timeout: 30_000 })
+  await expect(page.getByTestId('shadow-counts-days')).toHaveText(/^\+0 −0 ~0 =[1-9]/)
+  await pane.scrollIntoViewIfNeeded()
+  await screenshot(page, 'projections-disk-edit-shadow')
+  await page.getByTestId('shadow-discard').click()
+  await expect(pane).toHaveAttribute('data-phase', 'none')
+  writeFileSync(workspaceFile(path), original)
+})
+
 test('a projection of every event makes a large table that the grid scrolls to its end', async ({ page }) => {
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(e.message))

@@ -192,10 +192,12 @@ test('a broken upcaster: saving starts a dry-run whose failures link to their ev
   await scrollTo(page, 'dry-run')
   await screenshot(page, 'upcasters-dry-run-mismatches')
 
-  // Fixed: the dry-run is clean, and a sample shows what a v1 event reads as.
-  await pasteCode(page, original)
-  await saveCode(page)
-  expect(readFileSync(workspaceFile(path), 'utf8')).toBe(original)
+  // Fixed in another editor: the change on disk starts a dry-run too; it is clean, and a sample shows what a v1
+  // event reads as.
+  const misshapenRun = await dryRun.getAttribute('data-job')
+  writeFileSync(workspaceFile(path), original)
+  await expect(dryRun).not.toHaveAttribute('data-job', misshapenRun ?? '', { timeout: 30_000 })
+  await expect(page.getByTestId('code-editor').locator('.view-line').filter({ hasText: 'priceCents: Math.round' })).toBeVisible()
   await expect(dryRun).toHaveAttribute('data-phase', 'done', { timeout: 30_000 })
   await expect(dryRun).toHaveAttribute('data-ok', 'true')
   await expect(page.getByTestId('dry-run-ok')).toContainText('OK')

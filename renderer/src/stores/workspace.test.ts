@@ -2,7 +2,7 @@ import { createPinia, setActivePinia } from 'pinia'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { RpcError } from '../../../shared/rpc/errors'
 import { fakeClient, installFakeClient, workspaceState } from './fake-client'
-import { newerState, useWorkspaceStore } from './workspace'
+import { changedFiles, newerState, useWorkspaceStore } from './workspace'
 
 beforeEach(() => setActivePinia(createPinia()))
 
@@ -28,6 +28,30 @@ describe('the open workspace', () => {
     expect(newerState(workspaceState({ revision: 5 }), workspaceState({ revision: 5 }))).toBe(true)
     expect(newerState(workspaceState({ revision: 5 }), workspaceState({ path: '/ws/other', revision: 1 }))).toBe(true)
     expect(newerState(null, workspaceState())).toBe(true)
+  })
+
+  it('says which files a newer state changed, saved here or on disk, once per revision', async () => {
+    const file = (path: string, modifiedAt: number) => ({ path, kind: 'projections' as const, modifiedAt })
+    const first = workspaceState({ revision: 1, files: [file('projections/a.ts', 10), file('projections/b.ts', 10)] })
+    const second = workspaceState({ revision: 2, files: [file('projections/a.ts', 20), file('projections/b.ts', 10), file('upcasters/c.ts', 20)] })
+    expect(changedFiles(first, second)).toEqual(['projections/a.ts', 'upcasters/c.ts'])
+    expect(changedFiles(second, second)).toEqual([])
+    expect(changedFiles(null, second)).toEqual([])
+    expect(changedFiles(first, { ...second, path: '/ws/other' })).toEqual([])
+
+    const fake = fakeClient({ workspace: { state: vi.fn().mockResolvedValue(first), recent: vi.fn().mockResolvedValue(recent) } })
+    installFakeClient(fake)
+    const workspace = useWorkspaceStore()
+    await workspace.open()
+    expect(workspace.changed).toBeNull()
+    fake.emit('workspace', 'changed', second)
+    expect(workspace.changed).toEqual({ paths: ['projections/a.ts', 'upcasters/c.ts'], revision: 2 })
+    // The same state again (a save's answer after its event): nothing new.
+    workspace.accept(second)
+    expect(workspace.changed).toEqual({ paths: ['projections/a.ts', 'upcasters/c.ts'], revision: 2 })
+    workspace.accept(workspaceState({ revision: 3, files: second.files }))
+    expect(workspace.changed?.revision).toBe(2)
+    workspace.close()
   })
 
   it('asks for the recent list again when another workspace was opened elsewhere', async () => {

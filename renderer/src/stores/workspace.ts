@@ -30,6 +30,16 @@ export function newerState(known: WorkspaceState | null, next: WorkspaceState): 
   return known === null || known.path !== next.path || next.revision >= known.revision
 }
 
+/**
+ * The definition files a newer state of the same workspace changed (saved in the app or on disk, or new): their
+ * modification time differs from the state before.
+ */
+export function changedFiles(known: WorkspaceState | null, next: WorkspaceState): string[] {
+  if (!known || known.path !== next.path || next.revision <= known.revision) return []
+  const before = new Map(known.files.map((f) => [f.path, f.modifiedAt]))
+  return next.files.filter((f) => before.get(f.path) !== f.modifiedAt).map((f) => f.path)
+}
+
 /** Problems sorted the way a person reads them: by file, then line. */
 export function sortProblems(problems: CodeProblem[]): CodeProblem[] {
   return [...problems].sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0))
@@ -49,6 +59,8 @@ export const useWorkspaceStore = defineStore('workspace', () => {
   const passwordFor = ref<{ request: OpenRequest; location: string; refused: boolean } | null>(null)
   /** Whether a password can be kept in the OS keychain (the desktop app). */
   const canRemember = ref(false)
+  /** The files the latest state changed, whether saved here or on disk (panels start shadow runs and dry-runs on it). */
+  const changed = ref<{ paths: string[]; revision: number } | null>(null)
   let stopChanges: Disposer | null = null
 
   const files = computed<FileEntry[]>(() =>
@@ -64,7 +76,10 @@ export const useWorkspaceStore = defineStore('workspace', () => {
   const trusted = computed(() => state.value?.trusted ?? connection.info?.trusted ?? true)
 
   function apply(next: WorkspaceState): void {
-    if (newerState(state.value, next)) state.value = next
+    if (!newerState(state.value, next)) return
+    const paths = changedFiles(state.value, next)
+    state.value = next
+    if (paths.length) changed.value = { paths, revision: next.revision }
   }
 
   async function refresh(): Promise<void> {
@@ -194,6 +209,7 @@ export const useWorkspaceStore = defineStore('workspace', () => {
     problems,
     errorCount,
     trusted,
+    changed,
     refresh,
     refreshRecent,
     open,
