@@ -112,6 +112,30 @@ test('an export with a filter runs to the end with a progress bar', async ({ pag
   await screenshot(page, 'streams-export')
 })
 
+test('an export as read writes the events through the upcasters, at their newest version', async ({ page }) => {
+  await openStreams(page)
+  await page.getByTestId('tool-export').click()
+  await page.getByTestId('export-stream').fill('cart-1')
+  await page.getByTestId('export-types').fill('ItemAdded')
+  const exported = async () => {
+    await page.getByTestId('export-start').click()
+    await expect(page.getByTestId('job-export')).toHaveAttribute('data-state', 'succeeded')
+    const href = (await page.getByTestId('export-download').getAttribute('href')) ?? ''
+    const text = await (await page.request.get(new URL(href, page.url()).toString())).text()
+    return text.trimEnd().split('\n').map((line) => JSON.parse(line) as { schemaVersion: number; data: Record<string, unknown> })
+  }
+  // As stored: the cart's first items were added with the price as units (version 1).
+  const stored = await exported()
+  expect(stored.length).toBeGreaterThan(0)
+  expect(stored[0]).toMatchObject({ schemaVersion: 1, data: { price: expect.any(String) } })
+  await page.getByTestId('export-as-read').check()
+  const read = await exported()
+  expect(read.length).toBe(stored.length)
+  expect(read.every((e) => e.schemaVersion === 2 && typeof e.data.priceCents === 'number' && !('price' in e.data))).toBe(true)
+  await expect(page.getByTestId('export-file')).toHaveText(/-as-read\.ndjson$/)
+  await screenshot(page, 'streams-export-as-read')
+})
+
 test('an import reports the line it could not read, and imports a good file', async ({ page }) => {
   await openStreams(page)
   await page.getByTestId('tool-import').click()

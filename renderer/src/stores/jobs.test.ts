@@ -40,12 +40,16 @@ describe('export', () => {
     await jobs.open()
     jobs.exportForm.category = 'order'
     await jobs.startExport()
-    expect(startExport).toHaveBeenCalledWith({ filter: { category: 'order' } })
+    expect(startExport).toHaveBeenCalledWith({ filter: { category: 'order' }, upcast: false })
     fake.emit('jobs', 'updated', job({ done: 5 }))
     expect(jobs.exportJob?.done).toBe(5)
     const result = { file: '/ws/exports/e.ndjson', fileName: 'e.ndjson', events: 10, bytes: 900, downloadUrl: '/exports/e.ndjson' }
     fake.emit('jobs', 'updated', job({ done: 10, state: 'succeeded', result, finishedAt: 2 }))
     expect(jobs.exportOutcome).toEqual(result)
+    // As read: through the upcasters.
+    jobs.exportForm.asRead = true
+    await jobs.startExport()
+    expect(startExport).toHaveBeenLastCalledWith({ filter: { category: 'order' }, upcast: true })
     jobs.close()
     expect(fake.listenerCount()).toBe(0)
   })

@@ -16,6 +16,8 @@ export interface ExportForm {
   types: string
   fromPosition: string
   toPosition: string
+  /** Write the events as read through the workspace's upcasters, not as stored. */
+  asRead?: boolean
 }
 
 export type ExportFilterCheck = { ok: true; filter: EventFilter } | { ok: false; error: string }
@@ -64,7 +66,7 @@ export type ImportPhase = 'idle' | 'uploading' | 'importing' | 'finished'
 export const useJobsStore = defineStore('jobs', () => {
   const connection = useConnectionStore()
   const jobs = ref<Record<string, JobInfo>>({})
-  const exportForm = reactive<ExportForm>({ streamId: '', category: '', types: '', fromPosition: '', toPosition: '' })
+  const exportForm = reactive<ExportForm>({ streamId: '', category: '', types: '', fromPosition: '', toPosition: '', asRead: false })
   const exportJobId = ref<string | null>(null)
   const exportError = ref<string | null>(null)
   const importJobId = ref<string | null>(null)
@@ -117,7 +119,7 @@ export const useJobsStore = defineStore('jobs', () => {
     exportError.value = null
     exportJobId.value = null
     try {
-      const job = await connection.rpc().jobs.startExport({ filter: check.filter })
+      const job = await connection.rpc().jobs.startExport({ filter: check.filter, upcast: exportForm.asRead === true })
       remember(job)
       exportJobId.value = job.id
     } catch (e) {
