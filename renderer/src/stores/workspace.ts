@@ -31,13 +31,13 @@ export function newerState(known: WorkspaceState | null, next: WorkspaceState): 
 }
 
 /**
- * The definition files a newer state of the same workspace changed (saved in the app or on disk, or new): their
- * modification time differs from the state before.
+ * The definition files a newer state of the same workspace changed (saved in the app or on disk): their modification
+ * time differs from the state before. A new file is not a change of one (its definitions start from scratch).
  */
 export function changedFiles(known: WorkspaceState | null, next: WorkspaceState): string[] {
   if (!known || known.path !== next.path || next.revision <= known.revision) return []
   const before = new Map(known.files.map((f) => [f.path, f.modifiedAt]))
-  return next.files.filter((f) => before.get(f.path) !== f.modifiedAt).map((f) => f.path)
+  return next.files.filter((f) => before.has(f.path) && before.get(f.path) !== f.modifiedAt).map((f) => f.path)
 }
 
 /** Problems sorted the way a person reads them: by file, then line. */
