@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest'
-import { byteSize, compactTime, count, duration, isoTime, rate, shortTime } from './format'
+import { byteSize, cellTitle, compactTime, count, duration, isoTime, rate, shortTime } from './format'
 
 describe('formatting for the panel', () => {
+  it('reads a time column of a read model as a time in its tooltip', () => {
+    expect(cellTitle('placedAt', 1739823636543, '1739823636543')).toBe('1739823636543 = 2025-02-17T20:20:36.543Z')
+    expect(cellTitle('updated_at', 1739823636543, '1739823636543')).toBe('1739823636543 = 2025-02-17T20:20:36.543Z')
+    expect(cellTitle('totalCents', 1739823636543, '1739823636543')).toBe('1739823636543')
+    expect(cellTitle('placedAt', 12, '12')).toBe('12')
+    expect(cellTitle('placedAt', 'soon', 'soon')).toBe('soon')
+    expect(cellTitle('placedAt', null, '')).toBe('')
+  })
+
   const at = Date.UTC(2025, 2, 1, 14, 2, 9, 120)
 
   it('shows recorded times in UTC', () => {

@@ -48,3 +48,14 @@ export function rate(perSecond: number): string {
   if (perSecond < 1_000_000) return `${(perSecond / 1000).toFixed(1)}k ev/s`
   return `${(perSecond / 1_000_000).toFixed(1)}M ev/s`
 }
+
+/**
+ * A read-model cell's tooltip: the value, and for a whole number in a column named like a time (placedAt,
+ * updated_at, recordedTime) that reads as milliseconds since 1970 between 1973 and 2286, that time in UTC.
+ */
+export function cellTitle(column: string, value: string | number | null | undefined, text: string): string {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1e11 && value < 1e13 && /(At|_at|Time|_time|^at|^time)$/.test(column)) {
+    return `${text} = ${new Date(value).toISOString()}`
+  }
+  return text
+}
