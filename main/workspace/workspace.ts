@@ -30,6 +30,9 @@ export interface WorkspaceOptions extends WorkspaceStoreOptions {
  * One open workspace folder: its store, its definition files loaded into a sandbox (only when trusted), its
  * command bus, and a watcher that picks up files edited elsewhere.
  */
+/** The highest revision any workspace of this process reached (see Workspace.revision). */
+let lastRevision = 0
+
 export class Workspace {
   readonly dir: string
   readonly store: SqliteEventStore
@@ -43,7 +46,9 @@ export class Workspace {
   private files: DefinitionFile[] = []
   private definitions: Described[] = []
   private problems: CodeProblem[] = []
-  private revision = 0
+  // Goes on from the last workspace opened in this process: a renderer that knew a folder before it was opened again
+  // (reset, reopened) takes the new one's states as newer.
+  private revision = lastRevision
   private signature = ''
   private stopWatching: (() => void) | null = null
   private readonly emitter = new EventEmitter()
@@ -271,6 +276,7 @@ export class Workspace {
       problems.push({ file: details?.file ?? '', line: details?.line ?? null, column: details?.column ?? null, message: `Sagas could not be read: ${(error as Error).message}`, severity: 'error' })
     }
     this.revision++
+    lastRevision = Math.max(lastRevision, this.revision)
     this.emitter.emit('changed', this.state())
   }
 
