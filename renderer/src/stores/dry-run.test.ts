@@ -73,6 +73,31 @@ describe('the dry-run store', () => {
     expect(startDryRun).toHaveBeenCalledTimes(1)
   })
 
+  it('starts another run after one that was being started when a file was saved, and follows files changed on disk', async () => {
+    let release: () => void = () => undefined
+    const first = new Promise<void>((resolve) => (release = resolve))
+    let n = 0
+    const startDryRun = vi.fn(async () => {
+      n++
+      if (n === 1) await first
+      return jobInfo(`j${n}`)
+    })
+    const { dryRun } = setup(startDryRun)
+    await dryRun.open()
+    const starting = dryRun.start()
+    expect(await dryRun.saved('upcasters/item-added.ts')).toBe(false)
+    release()
+    await starting
+    await vi.waitFor(() => expect(startDryRun).toHaveBeenCalledTimes(2))
+    await vi.waitFor(() => expect(dryRun.jobId).toBe('j2'))
+    // A file the workspace says changed (here or on disk) starts one too.
+    const workspace = useWorkspaceStore()
+    const file = (modifiedAt: number) => ({ path: 'upcasters/item-added.ts', kind: 'upcasters' as const, modifiedAt })
+    workspace.accept(workspaceState({ revision: 1, files: [file(1)] }))
+    workspace.accept(workspaceState({ revision: 2, files: [file(2)] }))
+    await vi.waitFor(() => expect(startDryRun).toHaveBeenCalledTimes(3))
+  })
+
   it('follows the job to its report and shows the first failure', async () => {
     const { fake, dryRun } = setup()
     await dryRun.open()

@@ -119,8 +119,14 @@ export const useDryRunStore = defineStore('dry-run', () => {
     }
   }
 
+  // A save while a run is being started: that one is of older code, so another starts after it.
+  let again: { only?: string[] } | null = null
+
   async function start(only?: string[]): Promise<boolean> {
-    if (starting.value) return false
+    if (starting.value) {
+      again = { only }
+      return false
+    }
     starting.value = true
     error.value = null
     item.value = null
@@ -141,6 +147,9 @@ export const useDryRunStore = defineStore('dry-run', () => {
       return false
     } finally {
       starting.value = false
+      const next = again
+      again = null
+      if (next) void start(next.only)
     }
   }
 
@@ -159,6 +168,15 @@ export const useDryRunStore = defineStore('dry-run', () => {
     if (!onSave.value || !path.startsWith('upcasters/')) return false
     return start()
   }
+
+  // An upcaster file saved here or changed on disk (one dry-run for all the files a change brought).
+  watch(
+    () => workspace.changed,
+    (changed) => {
+      const path = changed?.paths.find((p) => p.startsWith('upcasters/'))
+      if (path) void saved(path)
+    }
+  )
 
   function show(next: ReportItem): void {
     item.value = next

@@ -2,9 +2,10 @@ import { createPinia, setActivePinia } from 'pinia'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import type { RowDiff } from '../../../shared/contract'
 import { RpcError } from '../../../shared/rpc/errors'
-import { fakeClient, installFakeClient, projectionStatus } from './fake-client'
+import { fakeClient, installFakeClient, projectionStatus, workspaceState } from './fake-client'
 import { changedColumns, diffTotals, shadowBehind, shadowPhase, useProjectionShadowStore } from './projection-shadow'
 import { useProjectionsStore } from './projections'
+import { useWorkspaceStore } from './workspace'
 
 beforeEach(() => setActivePinia(createPinia()))
 
@@ -72,6 +73,32 @@ describe('save → shadow run → diff → promote', () => {
     await settle()
     expect(shadow.diffOf('order_summary')).toEqual(diff)
     expect(projections.byName.order_summary.shadow).toEqual({ position: 100, ready: true, fault: null })
+  })
+
+  it('starts the run of a file saved while an older run of it goes on once that one ends', async () => {
+    const shadowStart = vi.fn(async () => running)
+    let listed = projectionStatus('order_summary')
+    const { fake, shadow } = await setup({ shadowStart, list: async () => [listed] })
+    listed = running
+    fake.emit('projections', 'status', running)
+    await shadow.saved('projections/order_summary.ts')
+    expect(shadowStart).not.toHaveBeenCalled()
+    expect(shadow.again).toEqual(['order_summary'])
+    fake.emit('projections', 'status', ready)
+    await settle()
+    expect(shadowStart).toHaveBeenCalledTimes(1)
+    expect(shadow.again).toEqual([])
+  })
+
+  it('starts a run for a projection file the workspace says changed (saved here or on disk)', async () => {
+    const shadowStart = vi.fn(async () => running)
+    const { shadow } = await setup({ shadowStart })
+    const workspace = useWorkspaceStore()
+    const file = (modifiedAt: number) => ({ path: 'projections/order_summary.ts', kind: 'projections' as const, modifiedAt })
+    workspace.accept(workspaceState({ revision: 1, files: [file(1)] }))
+    workspace.accept(workspaceState({ revision: 2, files: [file(2)] }))
+    await vi.waitFor(() => expect(shadowStart).toHaveBeenCalledWith({ projection: 'order_summary' }))
+    expect(shadow.lastSaved).toEqual({ path: 'projections/order_summary.ts', names: ['order_summary'] })
   })
 
   it('only offers a run when starting on save is off', async () => {

@@ -4,6 +4,7 @@ import type { ProjectionStatus, RowDiff } from '../../../shared/contract'
 import { useConnectionStore } from './connection'
 import { describeError } from './errors'
 import { useProjectionsStore } from './projections'
+import { useWorkspaceStore } from './workspace'
 
 /** Rows shown per kind of difference. */
 export const DIFF_SAMPLES = 10
@@ -48,6 +49,7 @@ type ShadowAction = 'start' | 'promote' | 'discard'
 export const useProjectionShadowStore = defineStore('projection-shadow', () => {
   const connection = useConnectionStore()
   const projections = useProjectionsStore()
+  const workspace = useWorkspaceStore()
   /** Start a shadow run of a projection whenever its file is saved. */
   const onSave = ref(true)
   /** Projections whose file was saved while `onSave` was off: a shadow run is offered. */
@@ -59,6 +61,10 @@ export const useProjectionShadowStore = defineStore('projection-shadow', () => {
   const error = ref<{ projection: string; message: string } | null>(null)
   /** What the last promote did, to say so. */
   const promoted = ref<{ projection: string; at: number } | null>(null)
+  /** The projections of the file saved last (the panel shows the first). */
+  const lastSaved = ref<{ path: string; names: string[] } | null>(null)
+  /** Projections saved while a job of theirs ran (or a start was on its way): their run starts when it ends. */
+  const again = ref<string[]>([])
 
   const phase = (name: string) => shadowPhase(projections.byName[name])
   const diffOf = (name: string) => diffs.value[name]?.tables ?? null
@@ -129,19 +135,37 @@ export const useProjectionShadowStore = defineStore('projection-shadow', () => {
     // The save reloaded the code: list again, so projections the file now defines are known.
     await projections.load()
     const names = projections.statuses.filter((s) => s.file === path).map((s) => s.name)
+    lastSaved.value = { path, names }
     if (onSave.value) {
-      for (const name of names) await start(name)
+      for (const name of names) {
+        // A run of the older code still going (or a rebuild): this one starts when it ends.
+        if (projections.byName[name]?.job || busy.value[name]) again.value = [...new Set([...again.value, name])]
+        else await start(name)
+      }
     } else {
       offered.value = [...new Set([...offered.value, ...names])]
     }
     return names
   }
 
+  // A projection file saved here or changed on disk.
+  watch(
+    () => workspace.changed,
+    async (changed) => {
+      for (const path of changed?.paths.filter((p) => p.startsWith('projections/')) ?? []) await saved(path)
+    }
+  )
+
   // A shadow run that became ready: read its diff once per shadow position.
   watch(
-    () => projections.statuses.map((s) => `${s.name}:${shadowPhase(s)}:${s.shadow?.position ?? ''}`).join('|'),
+    () => projections.statuses.map((s) => `${s.name}:${shadowPhase(s)}:${s.shadow?.position ?? ''}:${s.job?.kind ?? ''}`).join('|'),
     () => {
       for (const s of projections.statuses) {
+        if (again.value.includes(s.name) && !s.job && !busy.value[s.name]) {
+          again.value = again.value.filter((n) => n !== s.name)
+          void start(s.name)
+          continue
+        }
         const p = shadowPhase(s)
         if (p === 'none') forget(s.name)
         else if (p === 'ready' && diffs.value[s.name]?.position !== s.shadow?.position) void loadDiff(s.name)
@@ -151,5 +175,5 @@ export const useProjectionShadowStore = defineStore('projection-shadow', () => {
 
   const anyRunning = computed(() => projections.statuses.some((s) => shadowPhase(s) === 'running'))
 
-  return { onSave, offered, diffs, loadingDiff, busy, error, promoted, anyRunning, phase, diffOf, start, loadDiff, promote: (n: string) => finish(n, 'promote'), discard: (n: string) => finish(n, 'discard'), saved }
+  return { onSave, offered, diffs, loadingDiff, busy, error, promoted, lastSaved, again, anyRunning, phase, diffOf, start, loadDiff, promote: (n: string) => finish(n, 'promote'), discard: (n: string) => finish(n, 'discard'), saved }
 })
