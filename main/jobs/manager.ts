@@ -35,7 +35,8 @@ export class JobManager {
       if (info.state !== 'running') return
       info.done = done
       info.total = total
-      info.message = total ? `${Math.round((done / total) * 100)}%` : `${done}`
+      // The figures are done and total; the message says only what they do not ('Cancelling' stays).
+      if (info.message === 'Starting') info.message = ''
       this.options.onUpdate({ ...info })
     })
     this.jobs.set(info.id, { info, cancel: running.cancel })

@@ -13,6 +13,7 @@ export const jobInfo = z.object({
   done: z.number(),
   /** Null when the total is not known in advance. */
   total: z.number().nullable(),
+  /** What the figures do not say: 'Starting', 'Cancelling', 'Done', the error; empty while the job makes progress. */
   message: z.string(),
   startedAt: z.number(),
   finishedAt: z.number().nullable(),
