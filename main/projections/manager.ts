@@ -653,7 +653,7 @@ export class ProjectionManager {
           await new Promise((resolve) => setTimeout(resolve, 10))
         }
       }
-      const current = this.entries.get(name) ?? e
+      const current = this.current(e)
       current.fault = null
       current.engine = this.engineFor(current.descriptor)
       // The shadow's rows, built by the code its run had.

@@ -55,16 +55,9 @@ export function positionalIds(time: number, firstPosition: number, count: number
   if (!(firstPosition >= 1 && firstPosition + count - 1 <= MAX_ID_POSITION)) return null
   const bytes = Buffer.allocUnsafe(17 * count)
   randomInto(bytes, 0, bytes.length)
-  const t0 = Math.floor(time / 2 ** 32)
-  const t1 = time % 2 ** 32
   for (let i = 0, o = 0; i < count; i++, o += 17) {
     const position = firstPosition + i
-    bytes[o] = t0 >>> 8
-    bytes[o + 1] = t0 & 0xff
-    bytes[o + 2] = t1 >>> 24
-    bytes[o + 3] = (t1 >>> 16) & 0xff
-    bytes[o + 4] = (t1 >>> 8) & 0xff
-    bytes[o + 5] = t1 & 0xff
+    bytes.writeUIntBE(time, o, 6)
     const high = Math.floor(position / 2 ** 22) // 18 bits: the version nibble's 4, byte 7, the variant's 6
     bytes[o + 6] = 0x70 | (high >>> 14)
     bytes[o + 7] = (high >>> 6) & 0xff

@@ -26,13 +26,13 @@ export interface WorkspaceOptions extends WorkspaceStoreOptions {
   watch?: boolean
 }
 
+/** The highest revision any workspace of this process reached (see Workspace.revision). */
+let lastRevision = 0
+
 /**
  * One open workspace folder: its store, its definition files loaded into a sandbox (only when trusted), its
  * command bus, and a watcher that picks up files edited elsewhere.
  */
-/** The highest revision any workspace of this process reached (see Workspace.revision). */
-let lastRevision = 0
-
 export class Workspace {
   readonly dir: string
   readonly store: SqliteEventStore

@@ -47,8 +47,8 @@ describe('the code panel of a kind', () => {
     // The engine's answer to the save is the workspace's state now: its problems show at once.
     expect(code.problems.map((p) => [p.line, p.message])).toEqual([[3, 'boom']])
     expect(useWorkspaceStore().state?.revision).toBe(2)
-    // Panels follow saves (the Projections panel starts a shadow run).
-    expect(code.lastSaved).toMatchObject({ path: 'domain/orders.ts', revision: 2 })
+    // Panels follow saves through the files a state changed (the Projections panel starts a shadow run).
+    expect(useWorkspaceStore().changed).toMatchObject({ paths: ['domain/orders.ts'], revision: 2 })
   })
 
   it('keeps the edits when a save fails, and says why', async () => {

@@ -107,8 +107,6 @@ function definition(kind: DefinitionKind) {
     const reading = ref<Record<string, true>>({})
     const saving = ref<string | null>(null)
     const error = ref<string | null>(null)
-    /** The last file saved from here (panels react to a save: the Projections panel starts a shadow run). */
-    const lastSaved = ref<{ path: string; at: number; revision: number } | null>(null)
     // Buffers belong to the workspace that was open when they were read.
     let workspacePath: string | null = workspace.state?.path ?? null
     let request = 0
@@ -182,7 +180,6 @@ function definition(kind: DefinitionKind) {
         const latest = buffers.value[path] ?? b
         const modifiedAt = next.files.find((f) => f.path === path)?.modifiedAt ?? Date.now()
         put({ ...latest, savedSource: source, modifiedAt, changedOnDisk: false, deleted: false })
-        lastSaved.value = { path, at: Date.now(), revision: next.revision }
       } catch (e) {
         error.value = `Could not save ${path}: ${describeError(e)}`
       } finally {
@@ -266,7 +263,7 @@ function definition(kind: DefinitionKind) {
     }
     watch(() => workspace.state, follow)
 
-    return { buffers, openPath, loading, saving, error, lastSaved, files, current, currentDirty, problems, definitions, dirty, openFile, closeFile, edit, save, createFile, deleteFile, revert, keepMine, follow }
+    return { buffers, openPath, loading, saving, error, files, current, currentDirty, problems, definitions, dirty, openFile, closeFile, edit, save, createFile, deleteFile, revert, keepMine, follow }
   })
 }
 
